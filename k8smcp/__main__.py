@@ -1,0 +1,5 @@
+"""``python -m k8smcp``."""
+
+from k8smcp.cli import main
+
+main()

@@ -1,0 +1,498 @@
+"""The ``k8smcp`` command: serve | stdio | run | call | tools.
+
+The only module that prints or exits. Each command builds Settings from its options
+(every option has a K8SMCP_* variable behind it), calls into the core once, and renders.
+mcp and fastapi are imported inside the commands that need them, so --help stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import typer
+
+from k8smcp import __version__, config
+from k8smcp.config import Mode, Settings
+from k8smcp.errors import K8sMcpError
+from k8smcp.output import print_error
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="k8smcp",
+    help="Run kubectl, helm, istioctl and argocd against any cluster: over MCP (stdio or "
+    "HTTP), REST, or straight from the terminal. The kubeconfig travels with each call.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+PASSTHROUGH = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+LIMITS = "Limits"
+BINARIES = "Binaries"
+KUBECONFIG = "Kubeconfig"
+
+# Options shared by the commands that execute tools. Declared once, used in each signature.
+KubeconfigB64 = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig-b64",
+        envvar="K8SMCP_KUBECONFIG_B64",
+        help="Kubeconfig as base64 (first choice).",
+        rich_help_panel=KUBECONFIG,
+        show_default=False,
+    ),
+]
+KubeconfigPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--kubeconfig",
+        help="Kubeconfig file (after --kubeconfig-b64; then $KUBECONFIG, then ~/.kube/config).",
+        rich_help_panel=KUBECONFIG,
+        show_default=False,
+    ),
+]
+ContextOpt = Annotated[
+    str | None,
+    typer.Option("--context", help="Kubeconfig context to use.", rich_help_panel=KUBECONFIG),
+]
+MaxKubeconfigBytes = Annotated[
+    int,
+    typer.Option(
+        envvar="K8SMCP_MAX_KUBECONFIG_BYTES",
+        min=1,
+        help="Largest kubeconfig accepted, checked before decoding.",
+        rich_help_panel=KUBECONFIG,
+    ),
+]
+Timeout = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        envvar="K8SMCP_TIMEOUT",
+        min=0.001,
+        help="Seconds a command may run when the call does not say.",
+        rich_help_panel=LIMITS,
+    ),
+]
+MaxTimeout = Annotated[
+    float,
+    typer.Option(
+        envvar="K8SMCP_MAX_TIMEOUT",
+        min=0.001,
+        help="Longest timeout a call may ask for.",
+        rich_help_panel=LIMITS,
+    ),
+]
+MaxOutputBytes = Annotated[
+    int,
+    typer.Option(
+        envvar="K8SMCP_MAX_OUTPUT_BYTES",
+        min=1,
+        help="Cap on each of stdout and stderr, applied while reading.",
+        rich_help_panel=LIMITS,
+    ),
+]
+MaxConcurrency = Annotated[
+    int,
+    typer.Option(
+        envvar="K8SMCP_MAX_CONCURRENCY",
+        min=1,
+        help="Commands running at once in this process; more wait their turn.",
+        rich_help_panel=LIMITS,
+    ),
+]
+PassEnv = Annotated[
+    str,
+    typer.Option(
+        envvar="K8SMCP_PASS_ENV",
+        help="Comma-separated variables children inherit beyond the allowlist "
+        "(PATH, locale, proxies, CA bundle), e.g. AWS_PROFILE,HOME.",
+        rich_help_panel=LIMITS,
+    ),
+]
+KubectlBin = Annotated[
+    str | None,
+    typer.Option(envvar="K8SMCP_KUBECTL_BIN", help="kubectl binary.", rich_help_panel=BINARIES),
+]
+HelmBin = Annotated[
+    str | None,
+    typer.Option(envvar="K8SMCP_HELM_BIN", help="helm binary.", rich_help_panel=BINARIES),
+]
+IstioctlBin = Annotated[
+    str | None,
+    typer.Option(envvar="K8SMCP_ISTIOCTL_BIN", help="istioctl binary.", rich_help_panel=BINARIES),
+]
+ArgocdBin = Annotated[
+    str | None,
+    typer.Option(envvar="K8SMCP_ARGOCD_BIN", help="argocd binary.", rich_help_panel=BINARIES),
+]
+LogLevel = Annotated[
+    str,
+    typer.Option(
+        envvar="K8SMCP_LOG_LEVEL",
+        help="debug, info, warning or error (logs go to stderr).",
+    ),
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"k8smcp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Run Kubernetes CLIs for LLM agents, people and scripts."""
+
+
+_NOT_SETTINGS = frozenset({"tool", "args", "json_out"})
+
+
+def _settings(mode: Mode, params: dict[str, Any]) -> Settings:
+    """Settings from a command's parsed options; loads the local kubeconfig if any."""
+    from k8smcp import kubeconfig as kc
+
+    values = {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
+
+    binaries = {
+        tool: path
+        for tool in ("kubectl", "helm", "istioctl", "argocd")
+        if (path := values.pop(f"{tool}_bin", None))
+    }
+    pass_env = tuple(n.strip() for n in values.pop("pass_env", "").split(",") if n.strip())
+    b64 = values.pop("kubeconfig_b64", None)
+    path = values.pop("kubeconfig", None)
+    context = values.pop("context", None)
+    default = None
+    # A server reads no kubeconfig of its own unless the operator allows its use.
+    if mode == "local" or values.get("allow_default_kubeconfig"):
+        default = kc.load_local(
+            b64=b64,
+            path=str(path) if path else None,
+            env_kubeconfig=config.environ("KUBECONFIG"),
+            home=Path.home(),
+            context=context,
+            max_bytes=values["max_kubeconfig_bytes"],
+        )
+    if "timeout" in values:
+        values["default_timeout"] = values.pop("timeout")
+    return Settings(
+        mode=mode, binaries=binaries, pass_env=pass_env, default_kubeconfig=default, **values
+    )
+
+
+def _guard(fn: Callable[[], T], *, as_json: bool = False) -> T:
+    """Run ``fn``: a K8sMcpError becomes one line on stderr and its exit code."""
+    try:
+        return fn()
+    except K8sMcpError as exc:
+        print_error(exc, as_json=as_json)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _run_async(fn: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
+    return _guard(lambda: anyio.run(fn), as_json=as_json)
+
+
+@app.command(context_settings=PASSTHROUGH)
+def run(
+    ctx: typer.Context,
+    tool: Annotated[str, typer.Argument(help="kubectl, helm, istioctl or argocd.")],
+    args: Annotated[
+        list[str] | None, typer.Argument(help="The tool's arguments, passed as they are.")
+    ] = None,
+    kubeconfig_b64: KubeconfigB64 = None,
+    kubeconfig: KubeconfigPath = None,
+    context: ContextOpt = None,
+    timeout: Timeout = config.DEFAULT_TIMEOUT,
+    max_timeout: MaxTimeout = config.DEFAULT_MAX_TIMEOUT,
+    max_output_bytes: MaxOutputBytes = config.DEFAULT_MAX_OUTPUT_BYTES,
+    max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
+    max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
+    pass_env: PassEnv = "",
+    kubectl_bin: KubectlBin = None,
+    helm_bin: HelmBin = None,
+    istioctl_bin: IstioctlBin = None,
+    argocd_bin: ArgocdBin = None,
+    log_level: LogLevel = "warning",
+    json_out: JsonOut = False,
+) -> None:
+    """Run a tool here, with the local kubeconfig, and exit with its exit code.
+
+    k8smcp's own options go before the tool's name; everything after it is the tool's.
+    Standard input is passed on when an argument is `-` (as in `apply -f -`).
+
+    Example: k8smcp run kubectl get pods -n kube-system
+    """
+    from k8smcp.log import configure_logging
+    from k8smcp.service import Service, ToolCall
+
+    configure_logging(log_level)
+    tool_args = list(args or [])
+    settings = _guard(lambda: _settings("local", ctx.params), as_json=json_out)
+    stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
+    call = ToolCall(tool=tool, command=tool_args, stdin=stdin, timeout=timeout)
+    result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
+    _finish(result, json_out)
+
+
+@app.command()
+def stdio(
+    ctx: typer.Context,
+    kubeconfig_b64: KubeconfigB64 = None,
+    kubeconfig: KubeconfigPath = None,
+    context: ContextOpt = None,
+    timeout: Timeout = config.DEFAULT_TIMEOUT,
+    max_timeout: MaxTimeout = config.DEFAULT_MAX_TIMEOUT,
+    max_output_bytes: MaxOutputBytes = config.DEFAULT_MAX_OUTPUT_BYTES,
+    max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
+    max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
+    pass_env: PassEnv = "",
+    kubectl_bin: KubectlBin = None,
+    helm_bin: HelmBin = None,
+    istioctl_bin: IstioctlBin = None,
+    argocd_bin: ArgocdBin = None,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Serve MCP over stdin/stdout, for clients that spawn k8smcp (Claude Desktop, Cursor).
+
+    Tool calls without a kubeconfig argument use the kubeconfig found at launch.
+    """
+    from k8smcp.log import configure_logging
+
+    configure_logging(log_level)
+    settings = _guard(lambda: _settings("local", ctx.params))
+
+    async def serve_stdio() -> None:
+        from k8smcp.mcp_server import build_server
+        from k8smcp.service import Service
+
+        await build_server(Service(settings)).run_stdio_async()
+
+    _run_async(serve_stdio)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(envvar="K8SMCP_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="K8SMCP_PORT", min=0, max=65535, help="Port to listen on.")
+    ] = config.DEFAULT_PORT,
+    allow_default_kubeconfig: Annotated[
+        bool,
+        typer.Option(
+            envvar="K8SMCP_ALLOW_DEFAULT_KUBECONFIG",
+            help="Let requests without a kubeconfig use the server's own (flag, env or "
+            "~/.kube/config). Off: such requests are refused.",
+            rich_help_panel=KUBECONFIG,
+        ),
+    ] = False,
+    kubeconfig_b64: KubeconfigB64 = None,
+    kubeconfig: KubeconfigPath = None,
+    context: ContextOpt = None,
+    timeout: Timeout = config.DEFAULT_TIMEOUT,
+    max_timeout: MaxTimeout = config.DEFAULT_MAX_TIMEOUT,
+    max_output_bytes: MaxOutputBytes = config.DEFAULT_MAX_OUTPUT_BYTES,
+    max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
+    max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
+    max_body_bytes: Annotated[
+        int,
+        typer.Option(
+            envvar="K8SMCP_MAX_BODY_BYTES",
+            min=1,
+            help="Largest HTTP request body accepted.",
+            rich_help_panel=LIMITS,
+        ),
+    ] = config.DEFAULT_MAX_BODY_BYTES,
+    pass_env: PassEnv = "",
+    kubectl_bin: KubectlBin = None,
+    helm_bin: HelmBin = None,
+    istioctl_bin: IstioctlBin = None,
+    argocd_bin: ArgocdBin = None,
+    log_level: LogLevel = "info",
+) -> None:
+    """Serve MCP (streamable HTTP at /mcp) and REST (/tools/<tool>) over HTTP.
+
+    Each request brings its kubeconfig, base64, in the X-Kubeconfig header.
+    OpenAPI docs are at /docs; /health answers when the server is up.
+    """
+    from k8smcp.log import configure_logging
+
+    configure_logging(log_level)
+    settings = _guard(lambda: _settings("server", ctx.params))
+
+    import uvicorn
+
+    from k8smcp.http_app import build_app
+    from k8smcp.service import Service
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(Service(settings)),
+            host=host,
+            port=port,
+            log_config=None,  # keep configure_logging's handlers
+            log_level=log_level.lower(),
+            timeout_graceful_shutdown=5,
+        )
+    )
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command(context_settings=PASSTHROUGH)
+def call(
+    tool: Annotated[
+        str | None, typer.Argument(help="kubectl, helm, istioctl or argocd.", show_default=False)
+    ] = None,
+    args: Annotated[
+        list[str] | None, typer.Argument(help="The tool's arguments, passed as they are.")
+    ] = None,
+    url: Annotated[
+        str, typer.Option(envvar="K8SMCP_URL", help="The server's MCP endpoint.")
+    ] = "http://127.0.0.1:9096/mcp",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="K8SMCP_TOKEN", help="Bearer token for the server.", show_default=False
+        ),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the server's tools.")] = False,
+    kubeconfig_b64: KubeconfigB64 = None,
+    kubeconfig: KubeconfigPath = None,
+    context: ContextOpt = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Seconds the command may run (server default if unset)."),
+    ] = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Run a tool on a running k8smcp server, sending the local kubeconfig with it.
+
+    The kubeconfig (as `run` finds it) travels in the X-Kubeconfig header, never in the
+    tool's arguments. Exits with the remote command's exit code.
+
+    Example: k8smcp call --url http://127.0.0.1:9096/mcp kubectl get pods -n web
+    """
+    from k8smcp import client
+    from k8smcp import kubeconfig as kc
+    from k8smcp.log import configure_logging
+
+    configure_logging("warning")
+    if list_:
+        tools = _run_async(lambda: client.list_tools(url, token=token), as_json=json_out)
+        if json_out:
+            from k8smcp.output import print_json
+
+            print_json(tools)
+        else:
+            from k8smcp.output import print_remote_tools
+
+            print_remote_tools(tools)
+        return
+    if tool is None:
+        typer.echo("Error: give a tool and its arguments, or --list.", err=True)
+        raise typer.Exit(2)
+    tool_args = list(args or [])
+
+    def local_b64() -> str | None:
+        import base64
+
+        if kubeconfig_b64:
+            return kubeconfig_b64
+        found = kc.load_local(
+            b64=None,
+            path=str(kubeconfig) if kubeconfig else None,
+            env_kubeconfig=config.environ("KUBECONFIG"),
+            home=Path.home(),
+            max_bytes=config.DEFAULT_MAX_KUBECONFIG_BYTES,
+        )
+        return base64.b64encode(found.render()).decode() if found else None
+
+    sent = _guard(local_b64, as_json=json_out)
+    stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
+    result = _run_async(
+        lambda: client.call(
+            url,
+            tool,
+            tool_args,
+            kubeconfig=sent,
+            token=token,
+            timeout=timeout,
+            context=context,
+            stdin=stdin,
+        ),
+        as_json=json_out,
+    )
+    _finish(result, json_out)
+
+
+@app.command()
+def tools(
+    kubectl_bin: KubectlBin = None,
+    helm_bin: HelmBin = None,
+    istioctl_bin: IstioctlBin = None,
+    argocd_bin: ArgocdBin = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Show which tools are installed here, where, and which versions."""
+    from dataclasses import asdict
+
+    from k8smcp.output import print_json, print_tools
+    from k8smcp.service import Service
+
+    binaries = {
+        t: p
+        for t, p in (
+            ("kubectl", kubectl_bin),
+            ("helm", helm_bin),
+            ("istioctl", istioctl_bin),
+            ("argocd", argocd_bin),
+        )
+        if p
+    }
+    statuses = _run_async(Service(Settings(binaries=binaries)).catalog)
+    if json_out:
+        print_json([asdict(s) for s in statuses])
+    else:
+        print_tools(statuses)
+
+
+def _finish(result: Any, json_out: bool) -> None:
+    from k8smcp.output import print_json, print_result
+
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        print_result(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _wants_stdin(args: list[str]) -> bool:
+    return any(a == "-" or a.endswith("=-") for a in args)
+
+
+def main() -> None:
+    """Entry point of the ``k8smcp`` console script."""
+    app()

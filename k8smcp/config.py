@@ -1,0 +1,81 @@
+"""Settings: built once at the edge (CLI flags backed by K8SMCP_* variables), passed down.
+
+This module and the CLI are the only readers of the process environment. The child
+processes k8smcp spawns never see that environment whole: `child_env_base` picks the
+few variables a CLI legitimately needs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from k8smcp.kubeconfig import Kubeconfig
+
+Mode = Literal["local", "server"]
+
+DEFAULT_PORT = 9096
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_TIMEOUT = 600.0
+DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
+DEFAULT_MAX_CONCURRENCY = 16
+DEFAULT_MAX_KUBECONFIG_BYTES = 256 * 1024
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+# Variables a child may inherit from the server: what a CLI needs to find binaries,
+# speak the right locale, reach the network through the operator's proxy and trust the
+# operator's CA bundle. Nothing that carries an identity.
+CHILD_ENV_ALLOWLIST = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a k8smcp process is configured with. Immutable once built."""
+
+    mode: Mode = "local"
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    default_timeout: float = DEFAULT_TIMEOUT
+    max_timeout: float = DEFAULT_MAX_TIMEOUT
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_kubeconfig_bytes: int = DEFAULT_MAX_KUBECONFIG_BYTES
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # tool name -> binary path or name given by --<tool>-bin / K8SMCP_<TOOL>_BIN
+    binaries: dict[str, str] = field(default_factory=dict)
+    # extra variable names children inherit (--pass-env / K8SMCP_PASS_ENV)
+    pass_env: tuple[str, ...] = ()
+    # server mode: use default_kubeconfig for requests that send none
+    allow_default_kubeconfig: bool = False
+    # the kubeconfig found at launch (flag, env or ~/.kube/config); None if there is none
+    default_kubeconfig: Kubeconfig | None = None
+    log_level: str = "INFO"
+
+
+def child_env_base(settings: Settings) -> dict[str, str]:
+    """The variables every child starts from: the allowlist plus --pass-env names."""
+    names = (*CHILD_ENV_ALLOWLIST, *settings.pass_env)
+    env = {name: os.environ[name] for name in names if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
+def environ(name: str) -> str | None:
+    """One variable of the process environment (for the few settings read outside Typer)."""
+    return os.environ.get(name)

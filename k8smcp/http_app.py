@@ -1,0 +1,263 @@
+"""The HTTP server: REST routes per tool, /health, OpenAPI docs, and MCP at /mcp.
+
+Imported only by ``k8smcp serve`` (and tests): FastAPI and the MCP SDK are slow imports.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from k8smcp import __version__
+from k8smcp.errors import (
+    InvalidRequestError,
+    K8sMcpError,
+    RequestTooLargeError,
+    UnknownToolError,
+    error_body,
+)
+from k8smcp.mcp_server import build_server
+from k8smcp.service import Service, ToolCall
+from k8smcp.tools import TOOLS, ToolSpec
+
+logger = logging.getLogger(__name__)
+
+
+class ToolRequest(BaseModel):
+    """The body of POST /tools/{tool}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(
+        min_length=1,
+        description="Arguments after the binary's name, split like a POSIX shell (no shell runs)",
+        examples=["get pods -n kube-system -o wide"],
+    )
+    namespace: str | None = Field(default=None, description="Default namespace")
+    stdin: str | None = Field(
+        default=None, description="Standard input, e.g. a manifest for `-f -`"
+    )
+    timeout: float | None = Field(default=None, description="Seconds before the command is killed")
+    kubeconfig: str | None = Field(
+        default=None, description="Base64 kubeconfig (the X-Kubeconfig header takes precedence)"
+    )
+    context: str | None = Field(default=None, description="Kubeconfig context to use")
+
+
+class ToolResponse(BaseModel):
+    """What the command did: 200 whenever it ran, whatever its exit code."""
+
+    ok: bool
+    tool: str
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    truncated: bool
+    timed_out: bool
+    duration_ms: int
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a stable code, a message saying what to do, the HTTP status."""
+
+    ok: bool = False
+    error: str
+    detail: str
+    status: int
+
+
+class ToolInfo(BaseModel):
+    """A tool of the catalog and whether its binary is installed here."""
+
+    tool: str
+    available: bool
+    path: str | None
+    version: str | None
+    detail: str | None
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 404, 413, 503)
+}
+
+
+def build_app(service: Service) -> FastAPI:
+    """The whole HTTP application for ``service``. Build a fresh one per server run."""
+    settings = service.settings
+    mcp = build_server(service)
+    mcp_app = mcp.streamable_http_app(
+        stateless_http=True,  # any replica can serve any call
+        json_response=False,  # SSE keeps progress notifications and cancellation working
+        transport_security=_transport_security(settings.host),
+        host=settings.host,
+        max_request_body_size=settings.max_body_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with mcp.session_manager.run():
+            yield
+
+    app = FastAPI(
+        title="k8smcp",
+        version=__version__,
+        description="Run kubectl, helm, istioctl and argocd against the cluster of the "
+        "kubeconfig sent with each request (X-Kubeconfig header, base64). MCP is at /mcp.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(K8sMcpError)
+    async def on_error(request: Request, exc: K8sMcpError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        return await on_error(request, InvalidRequestError(f"invalid request body: {problems}"))
+
+    @app.get("/health", tags=["server"])
+    async def health() -> dict[str, str]:
+        """Liveness and readiness: answers as soon as the server is up."""
+        return {"status": "ok", "version": __version__}
+
+    catalog: list[ToolInfo] = []
+
+    @app.get("/tools", tags=["tools"], response_model=list[ToolInfo])
+    async def list_tools() -> list[ToolInfo]:
+        """The tools, whether their binaries are installed, and their versions."""
+        if not catalog:
+            catalog.extend(ToolInfo(**asdict(s)) for s in await service.catalog())
+        return catalog
+
+    for spec in TOOLS.values():
+        app.add_api_route(
+            f"/tools/{spec.name}",
+            _rest_endpoint(service, spec),
+            methods=["POST"],
+            response_model=ToolResponse,
+            responses=_ERRORS,
+            tags=["tools"],
+            summary=f"Run {spec.name}",
+            description=spec.description,
+            name=f"run_{spec.name}",
+        )
+
+    @app.post("/tools/{tool}", include_in_schema=False)
+    async def unknown_tool(tool: str) -> None:
+        raise UnknownToolError(f"unknown tool {tool!r}: the tools are {', '.join(TOOLS)}")
+
+    app.mount("/", mcp_app)  # last: routes added after a root mount are unreachable
+    return app
+
+
+def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[ToolResponse]]:
+    async def run(
+        body: ToolRequest,
+        x_kubeconfig: Annotated[str | None, Header(description="Base64 kubeconfig")] = None,
+    ) -> ToolResponse:
+        result = await service.call_tool(
+            ToolCall(
+                tool=spec.name,
+                command=body.command,
+                namespace=body.namespace,
+                stdin=body.stdin,
+                timeout=body.timeout,
+                kubeconfig=x_kubeconfig or body.kubeconfig,
+                context=body.context,
+            )
+        )
+        return ToolResponse(**result.to_dict())
+
+    return run
+
+
+def _describe(err: Any) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def _transport_security(host: str) -> TransportSecuritySettings:
+    """Host/Origin checks against DNS rebinding, armed when the server is loopback-only."""
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        logger.warning(
+            "listening on %s: Host/Origin checks are off for /mcp; put the server behind "
+            "a proxy that controls the Host header",
+            host,
+        )
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    return TransportSecuritySettings(
+        allowed_hosts=[*names, *(f"{n}:*" for n in names)],
+        allowed_origins=[f"http://{n}:*" for n in names],
+    )
+
+
+class BodyLimit:
+    """Pure ASGI middleware: 413 for REST bodies over the cap, counted as they arrive."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Buffer a /tools/ body up to the cap, then hand it on (or answer 413)."""
+        if scope["type"] != "http" or not scope["path"].startswith("/tools/"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        exc = RequestTooLargeError(
+            f"request body is larger than {self.max_bytes} bytes (K8SMCP_MAX_BODY_BYTES)"
+        )
+        body = json.dumps(error_body(exc)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.http_status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

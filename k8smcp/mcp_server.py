@@ -1,0 +1,158 @@
+"""The MCP server: one tool per catalog entry, served over stdio or streamable HTTP.
+
+Imported only by the commands that serve MCP: the SDK costs about half a second to import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from k8smcp import __version__
+from k8smcp.errors import K8sMcpError, error_body
+from k8smcp.service import Service, ToolCall, ToolResult
+from k8smcp.tools import TOOLS, ToolSpec
+
+logger = logging.getLogger(__name__)
+
+KUBECONFIG_HEADER = "x-kubeconfig"
+
+INSTRUCTIONS = """k8smcp runs kubectl, helm, istioctl and argocd against a Kubernetes cluster.
+Each tool takes `command`: the arguments after the binary's name, e.g. `get pods -n web`.
+The cluster is the one of the kubeconfig: the X-Kubeconfig header of the HTTP connection,
+the `kubeconfig` argument (base64), or the one the server was started with.
+Manifests and values go in `stdin` (`apply -f -`); there is no shell, so no pipes."""
+
+
+class CommandResult(BaseModel):
+    """What the command did. A non-zero exit_code is the CLI's own answer."""
+
+    exit_code: int = Field(description="The CLI's exit code; 124 when it was killed on timeout")
+    stdout: str
+    stderr: str
+    truncated: bool = Field(description="True when stdout or stderr went over the output cap")
+    timed_out: bool
+    duration_ms: int
+
+
+ToolFn = Callable[..., Awaitable[CallToolResult]]
+
+
+def build_server(service: Service) -> MCPServer:
+    """An MCPServer with one tool for each CLI in the catalog."""
+    server: MCPServer = MCPServer(
+        "k8smcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",  # MCPServer configures root logging; keep it quiet
+    )
+    for spec in TOOLS.values():
+        server.add_tool(
+            _tool_function(service, spec),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, open_world_hint=True
+            ),
+        )
+    return server
+
+
+def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
+    max_timeout = service.settings.max_timeout
+
+    async def run_tool(
+        command: Annotated[
+            str,
+            Field(description=f"Arguments after `{spec.name}`, e.g. `{_example(spec)}`"),
+        ],
+        ctx: Context,
+        namespace: Annotated[
+            str | None, Field(description="Default namespace (an explicit -n wins)")
+        ] = None,
+        stdin: Annotated[
+            str | None, Field(description="Text for the command's standard input (`-f -`)")
+        ] = None,
+        timeout: Annotated[
+            float | None,
+            Field(gt=0, le=max_timeout, description="Seconds before the command is killed"),
+        ] = None,
+        kubeconfig: Annotated[
+            str | None,
+            Field(description="Base64 kubeconfig; over HTTP prefer the X-Kubeconfig header"),
+        ] = None,
+        context: Annotated[
+            str | None, Field(description="Kubeconfig context to use instead of the current one")
+        ] = None,
+    ) -> Annotated[CallToolResult, CommandResult]:
+        headers = ctx.headers
+        sent = headers.get(KUBECONFIG_HEADER) if headers else None
+        call = ToolCall(
+            tool=spec.name,
+            command=command,
+            namespace=namespace,
+            stdin=stdin,
+            timeout=timeout,
+            kubeconfig=sent or kubeconfig,
+            context=context,
+        )
+        try:
+            result = await service.call_tool(call)
+        except K8sMcpError as exc:
+            return error_result(exc)
+        return command_result(result)
+
+    run_tool.__name__ = spec.name
+    return run_tool
+
+
+def command_result(result: ToolResult) -> CallToolResult:
+    """A command's result: structured, and readable as text; isError unless it exited 0."""
+    structured = CommandResult(
+        exit_code=result.exit_code,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        truncated=result.truncated,
+        timed_out=result.timed_out,
+        duration_ms=result.duration_ms,
+    )
+    return CallToolResult(
+        content=[TextContent(type="text", text=_text(result))],
+        structured_content=structured.model_dump(),
+        is_error=not result.ok,
+    )
+
+
+def error_result(exc: K8sMcpError) -> CallToolResult:
+    """A refusal: what was wrong and what to do, for the model and for machines."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"{exc.code}: {exc.message}")],
+        structured_content=error_body(exc),
+        is_error=True,
+    )
+
+
+def _text(result: ToolResult) -> str:
+    if result.ok and not result.stderr:
+        return result.stdout or "(no output)"
+    parts = [f"exit_code: {result.exit_code}"]
+    if result.stdout:
+        parts.append(f"stdout:\n{result.stdout}")
+    if result.stderr:
+        parts.append(f"stderr:\n{result.stderr}")
+    return "\n".join(parts)
+
+
+def _example(spec: ToolSpec) -> str:
+    return {
+        "kubectl": "get pods -n default",
+        "helm": "list -A",
+        "istioctl": "analyze -n default",
+    }.get(spec.name, "app list --core")

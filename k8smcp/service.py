@@ -1,0 +1,238 @@
+"""call_tool(): the one path every front end takes from a request to a result.
+
+look up the tool → split the command → find the kubeconfig → check the request's limits
+→ execute → ToolResult. Front ends only translate their input into a ToolCall and the
+ToolResult (or a K8sMcpError) into their output.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from k8smcp import kubeconfig as kc
+from k8smcp.config import Settings, child_env_base
+from k8smcp.errors import (
+    BinaryNotFoundError,
+    InvalidCommandError,
+    InvalidRequestError,
+    KubeconfigMissingError,
+)
+from k8smcp.executor import Executor, Invocation
+from k8smcp.tools import TOOLS, ToolSpec, get_tool
+
+logger = logging.getLogger(__name__)
+audit = logging.getLogger("k8smcp.audit")
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+VERSION_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A request to run one tool. ``command`` is a string to split, or a ready list."""
+
+    tool: str
+    command: str | list[str]
+    namespace: str | None = None
+    stdin: str | None = None
+    timeout: float | None = None
+    kubeconfig: str | None = None  # base64
+    context: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a command did, in the shape every front end reports."""
+
+    tool: str
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    truncated: bool
+    timed_out: bool
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited 0 within its timeout."""
+        return self.exit_code == 0 and not self.timed_out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, with ``ok`` first."""
+        return {"ok": self.ok, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStatus:
+    """Whether a tool's binary is there, and which version it is."""
+
+    tool: str
+    available: bool
+    path: str | None
+    version: str | None
+    detail: str | None = None
+
+
+class Service:
+    """The core that the CLI, REST and MCP front ends share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.executor = Executor(
+            max_output_bytes=settings.max_output_bytes,
+            max_concurrency=settings.max_concurrency,
+        )
+        self._base_env = child_env_base(settings)
+
+    async def call_tool(self, call: ToolCall) -> ToolResult:
+        """Run ``call`` and return what the command did.
+
+        Raises:
+            K8sMcpError: the request is unusable (unknown tool, bad command or kubeconfig,
+                missing binary); a command that ran and failed is a result, not an error.
+        """
+        spec = get_tool(call.tool)
+        args = split_command(spec, call.command)
+        timeout = self._timeout(call.timeout)
+        if call.namespace is not None and not _NAMESPACE.match(call.namespace):
+            raise InvalidRequestError(
+                f"namespace {call.namespace!r} is not a valid Kubernetes namespace name"
+            )
+        config = self._kubeconfig(call)
+        rendered: bytes | None = None
+        if config is not None:
+            rendered = config.render(namespace=call.namespace)
+        elif call.namespace is not None:
+            args = [spec.namespace_flag, call.namespace, *args]
+        binary = spec.resolve_binary(self.settings.binaries)
+        completed = await self.executor.execute(
+            Invocation(
+                argv=[binary, *args],
+                env=self._base_env,
+                kubeconfig=rendered,
+                stdin=call.stdin.encode() if call.stdin is not None else None,
+                timeout=timeout,
+                tool_env=spec.env,
+            )
+        )
+        audit.info(
+            "tool=%s argv=%s cluster=%s exit=%d timed_out=%s duration_ms=%d",
+            spec.name,
+            shlex.join(completed.argv[1:]),
+            (config.server if config else None) or "-",
+            completed.exit_code,
+            completed.timed_out,
+            completed.duration_ms,
+        )
+        return ToolResult(
+            tool=spec.name,
+            argv=completed.argv,
+            exit_code=completed.exit_code,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            truncated=completed.truncated,
+            timed_out=completed.timed_out,
+            duration_ms=completed.duration_ms,
+        )
+
+    async def tool_status(self, spec: ToolSpec) -> ToolStatus:
+        """Find the tool's binary and ask it for its version."""
+        try:
+            binary = spec.resolve_binary(self.settings.binaries)
+        except BinaryNotFoundError as exc:
+            return ToolStatus(
+                spec.name, available=False, path=None, version=None, detail=exc.message
+            )
+        completed = await self.executor.execute(
+            Invocation(
+                argv=[binary, *spec.version_args],
+                env=self._base_env,
+                timeout=VERSION_TIMEOUT,
+                tool_env=spec.env,
+            )
+        )
+        if not completed.exit_code == 0:
+            detail = (completed.stderr or completed.stdout).strip().splitlines()
+            return ToolStatus(
+                spec.name,
+                available=True,
+                path=binary,
+                version=None,
+                detail=detail[-1] if detail else f"exit code {completed.exit_code}",
+            )
+        return ToolStatus(
+            spec.name, available=True, path=binary, version=_version(completed.stdout)
+        )
+
+    async def catalog(self) -> list[ToolStatus]:
+        """The status of every tool, in catalog order."""
+        return [await self.tool_status(spec) for spec in TOOLS.values()]
+
+    def _timeout(self, requested: float | None) -> float:
+        if requested is None:
+            return self.settings.default_timeout
+        if not 0 < requested <= self.settings.max_timeout:
+            raise InvalidRequestError(
+                f"timeout must be more than 0 and at most {self.settings.max_timeout:g} seconds "
+                "(K8SMCP_MAX_TIMEOUT)"
+            )
+        return requested
+
+    def _kubeconfig(self, call: ToolCall) -> kc.Kubeconfig | None:
+        max_bytes = self.settings.max_kubeconfig_bytes
+        if call.kubeconfig:
+            return kc.from_b64(call.kubeconfig, context=call.context, max_bytes=max_bytes)
+        default = self.settings.default_kubeconfig
+        if self.settings.mode == "server" and not self.settings.allow_default_kubeconfig:
+            raise KubeconfigMissingError(
+                "no kubeconfig sent: send it base64-encoded in the X-Kubeconfig header "
+                "or the kubeconfig field"
+            )
+        if default is None:
+            if self.settings.mode == "server":
+                raise KubeconfigMissingError(
+                    "no kubeconfig sent, and the server found no default kubeconfig at start"
+                )
+            return None
+        return default.with_context(call.context)
+
+
+def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
+    """The argument list of ``command`` (without the tool's own name, if given).
+
+    Quoting works as in a POSIX shell, so ``-o jsonpath='{.items[*].metadata.name}'``
+    stays one argument; nothing is expanded and no shell ever runs.
+    """
+    if isinstance(command, str):
+        try:
+            args = shlex.split(command)
+        except ValueError as exc:
+            raise InvalidCommandError(f"command cannot be split: {exc} (check the quotes)") from exc
+    else:
+        args = list(command)
+    if args and args[0] == spec.name:
+        args = args[1:]
+    if not args:
+        raise InvalidCommandError(
+            f"command is empty: give the arguments after `{spec.name}`, e.g. `{spec.name} version`"
+        )
+    return args
+
+
+def _version(output: str) -> str:
+    """The first line of a version command's output, shortened for a table."""
+    text = output.strip()
+    if text.startswith("{"):
+        try:
+            import json
+
+            data = json.loads(text)
+            return str(data.get("clientVersion", {}).get("gitVersion") or text.splitlines()[0])
+        except ValueError:
+            pass
+    return text.splitlines()[0] if text else "unknown"

