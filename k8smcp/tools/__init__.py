@@ -7,6 +7,7 @@ per-call home.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class ToolSpec:
                 f"{self.name} is not installed: not found on {where}. {self.install_hint}",
                 tool=self.name,
             )
-        return found
+        return os.path.abspath(found)  # the child runs in its private directory
 
 
 def _load() -> dict[str, ToolSpec]:
