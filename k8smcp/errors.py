@@ -15,7 +15,7 @@ machine-readable code::
     ├─ PolicyDeniedError                4   403   denied
     ├─ BusyError                       75   429   busy
     ├─ BinaryNotFoundError            127   503   binary_not_found
-    └─ ClientError (``k8smcp call`` only)
+    └─ ClientError (``k8smcp call``)    1    -    client_error
        ├─ ServerUnreachableError        5    -    server_unreachable
        ├─ AuthenticationError           6    -    unauthorized
        └─ RemoteError                   7    -    remote_error
@@ -122,6 +122,9 @@ class BinaryNotFoundError(K8sMcpError):
 
 class ClientError(K8sMcpError):
     """Raised by ``k8smcp call`` about the server it talks to."""
+
+    http_status = 502  # never served; the upstream is what failed
+    code = "client_error"
 
 
 class ServerUnreachableError(ClientError):
