@@ -124,6 +124,10 @@ FAKE_CLI = textwrap.dedent(
             "kubeconfig": open(kubeconfig).read() if os.path.exists(kubeconfig) else None,
         }}
         print(json.dumps(info))
+    elif mode == "sleep":
+        start = time.time()
+        time.sleep(float(sys.argv[2]))
+        print(json.dumps({{"start": start, "end": time.time()}}))
     elif mode == "exit":
         sys.stderr.write("failing on purpose\\n")
         sys.exit(int(sys.argv[2]))

@@ -1,0 +1,137 @@
+"""MCP over stdio, through the SDK's own client spawning `k8smcp stdio`, with real kubectl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import K8SMCP, b64, k8smcp_env, make_kubeconfig
+
+pytestmark = pytest.mark.anyio
+
+LAUNCH_SERVER = "https://10.7.7.7:6443"
+
+
+def stdio_params(*args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+    return StdioServerParameters(command=K8SMCP, args=["stdio", *args], env=env or k8smcp_env())
+
+
+async def test_lists_the_four_tools_with_their_schemas() -> None:
+    async with Client(stdio_params()) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert list(tools) == ["kubectl", "helm", "istioctl", "argocd"]
+    kubectl = tools["kubectl"]
+    assert kubectl.input_schema["required"] == ["command"]
+    assert set(kubectl.input_schema["properties"]) == {
+        "command", "namespace", "stdin", "timeout", "kubeconfig", "context",
+    }
+    assert set(kubectl.output_schema["properties"]) == {
+        "exit_code", "stdout", "stderr", "truncated", "timed_out", "duration_ms",
+    }
+    assert "apply -f -" in kubectl.description
+    assert "--repo" in tools["helm"].description
+
+
+async def test_launch_kubeconfig_is_used_when_the_call_sends_none() -> None:
+    params = stdio_params("--kubeconfig-b64", b64(make_kubeconfig(LAUNCH_SERVER)))
+    async with Client(params) as client:
+        result = await client.call_tool(
+            "kubectl", {"command": "config view -o jsonpath='{.clusters[0].cluster.server}'"}
+        )
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["stdout"] == LAUNCH_SERVER
+    assert result.content[0].text == LAUNCH_SERVER  # type: ignore[union-attr]
+
+
+async def test_kubeconfig_argument_wins_over_the_launch_one() -> None:
+    params = stdio_params("--kubeconfig-b64", b64(make_kubeconfig(LAUNCH_SERVER)))
+    sent = b64(make_kubeconfig("https://10.8.8.8:443", context="sent", namespace="apps"))
+    async with Client(params) as client:
+        result = await client.call_tool(
+            "kubectl",
+            {
+                "command": "config view --minify -o "
+                "jsonpath='{.clusters[0].cluster.server} {.contexts[0].context.namespace}'",
+                "kubeconfig": sent,
+            },
+        )
+    assert result.structured_content is not None
+    assert result.structured_content["stdout"] == "https://10.8.8.8:443 apps"
+
+
+async def test_namespace_argument_becomes_the_context_default(tmp_path: Path) -> None:
+    sent = b64(make_kubeconfig())
+    async with Client(stdio_params()) as client:
+        result = await client.call_tool(
+            "kubectl",
+            {
+                "command": "config view --minify -o jsonpath='{.contexts[0].context.namespace}'",
+                "kubeconfig": sent,
+                "namespace": "team-a",
+            },
+        )
+        bad = await client.call_tool(
+            "kubectl", {"command": "get pods", "kubeconfig": sent, "namespace": "Not_Valid"}
+        )
+    assert result.structured_content is not None
+    assert result.structured_content["stdout"] == "team-a"
+    assert bad.is_error and "not a valid Kubernetes namespace name" in bad.content[0].text  # type: ignore[union-attr]
+
+
+async def test_failed_command_is_an_error_result_with_stdout_and_stderr(closed_port: int) -> None:
+    sent = b64(make_kubeconfig(f"https://127.0.0.1:{closed_port}"))
+    async with Client(stdio_params()) as client:
+        result = await client.call_tool("kubectl", {"command": "get ns", "kubeconfig": sent})
+    assert result.is_error
+    data = result.structured_content
+    assert data is not None and data["exit_code"] == 1 and "connection refused" in data["stderr"]
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("exit_code: 1") and "connection refused" in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "message"),
+    [
+        ({"command": "get ns", "kubeconfig": "@@@"}, "invalid_kubeconfig", "not valid base64"),
+        ({"command": "get ns", "kubeconfig": b64("a: [")}, "invalid_kubeconfig", "not valid YAML"),
+        ({"command": "get ns", "kubeconfig": b64("[1]")}, "invalid_kubeconfig", "not a kubeconfig"),
+        ({"command": "get 'ns"}, "invalid_command", "check the quotes"),
+        ({"command": "   "}, "invalid_command", "command is empty"),
+        ({"command": "get ns", "context": "nope"}, "invalid_kubeconfig", "'nope' is not in"),
+    ],
+)
+async def test_bad_input_is_a_readable_error(arguments: dict[str, str], code: str, message: str) -> None:
+    params = stdio_params("--kubeconfig-b64", b64(make_kubeconfig(LAUNCH_SERVER)))
+    async with Client(params) as client:
+        result = await client.call_tool("kubectl", arguments)
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text.startswith(f"{code}: ") and message in text
+    assert result.structured_content is not None and result.structured_content["error"] == code
+
+
+async def test_timeout_over_the_maximum_is_refused_by_the_schema() -> None:
+    async with Client(stdio_params("--max-timeout", "5")) as client:
+        result = await client.call_tool("kubectl", {"command": "version --client", "timeout": 50})
+    assert result.is_error
+    assert "timeout" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_missing_binary_names_the_tool() -> None:
+    env = k8smcp_env(K8SMCP_ISTIOCTL_BIN="/nope/istioctl")
+    async with Client(stdio_params(env=env)) as client:
+        result = await client.call_tool("istioctl", {"command": "version"})
+    assert result.is_error
+    assert result.content[0].text.startswith("binary_not_found: istioctl is not installed")  # type: ignore[union-attr]
+
+
+async def test_legacy_protocol_clients_work_too() -> None:
+    async with Client(stdio_params(), mode="legacy") as client:
+        assert client.protocol_version == "2025-11-25"
+        result = await client.call_tool("kubectl", {"command": "version --client -o json"})
+    assert result.structured_content is not None
+    assert json.loads(result.structured_content["stdout"])["clientVersion"]["major"] == "1"
