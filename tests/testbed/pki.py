@@ -82,7 +82,9 @@ class CertificateAuthority:
             )
             .sign(self._key, hashes.SHA256())
         )
-        self.pair = KeyPair(self._cert.public_bytes(serialization.Encoding.PEM), _key_pem(self._key))
+        self.pair = KeyPair(
+            self._cert.public_bytes(serialization.Encoding.PEM), _key_pem(self._key)
+        )
 
     @property
     def cert_pem(self) -> bytes:
