@@ -14,6 +14,7 @@ If the testbed binaries are not built, the tests using these fixtures are skippe
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,12 @@ def namespace(cluster_a: Cluster) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:10]}"
     cluster_a.kubectl("create", "namespace", name)
     cluster_a.kubectl("label", "namespace", name, "k8smcp.test/namespace=true")
+    # Pods are admitted only once the controller manager made the default ServiceAccount.
+    deadline = time.monotonic() + 30
+    while cluster_a.kubectl("get", "sa", "default", "-n", name, check=False).returncode:
+        if time.monotonic() > deadline:
+            pytest.fail(f"no default ServiceAccount in namespace {name} after 30s")
+        time.sleep(0.1)
     try:
         yield name
     finally:
