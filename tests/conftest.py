@@ -222,13 +222,11 @@ class Server:
         self._log_file.close()
 
 
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Any]:
-    """A factory: ``start_server(*args, env=...)`` starts ``k8smcp serve``; all stop after."""
+def _server_factory(directory: Path) -> Iterator[Any]:
     servers: list[Server] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> Server:
-        log = tmp_path / f"serve-{len(servers)}.log"
+        log = directory / f"serve-{len(servers)}.log"
         server = Server(*args, env=env or k8smcp_env(), log=log)
         servers.append(server)
         return server
@@ -236,6 +234,18 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Any]:
+    """A factory: ``start_server(*args, env=...)`` starts ``k8smcp serve``; all stop after."""
+    yield from _server_factory(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def start_module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``start_server`` for servers shared by a module's tests."""
+    yield from _server_factory(tmp_path_factory.mktemp("servers"))
 
 
 def pid_alive(pid: int) -> bool:

@@ -27,9 +27,10 @@ from tests.conftest import (
 SERVER_PATH = "config view -o jsonpath='{.clusters[0].cluster.server}'"
 
 
-@pytest.fixture
-def server(start_server: Any, private_tmp: Path) -> Any:
-    return start_server(env=k8smcp_env(private_tmp))
+@pytest.fixture(scope="module")
+def server(start_module_server: Any) -> Any:
+    """One plain server for the tests that need no settings of their own."""
+    return start_module_server()
 
 
 async def mcp_call(url: str, tool: str, arguments: dict[str, Any],
@@ -221,7 +222,8 @@ def test_nothing_is_left_behind_after_success_error_and_timeout(
     assert list(private_tmp.iterdir()) == []
 
 
-def test_logs_never_carry_the_kubeconfig_or_token(server: Any) -> None:
+def test_logs_never_carry_the_kubeconfig_or_token(start_server: Any) -> None:
+    server = start_server()
     sent = b64(make_kubeconfig())
     server.post("kubectl", {"command": "config view --raw"}, headers={"X-Kubeconfig": sent})
     server.post("kubectl", {"command": "get pods --token=tok-on-the-command-line"},
