@@ -3,7 +3,6 @@
 Imported only by ``k8smcp serve`` (and tests): FastAPI and the MCP SDK are slow imports.
 """
 
-
 import ipaddress
 import json
 import logging

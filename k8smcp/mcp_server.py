@@ -3,7 +3,6 @@
 Imported only by the commands that serve MCP: the SDK costs about half a second to import.
 """
 
-
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated

@@ -29,8 +29,9 @@ def env(fake_cli: Path, private_tmp: Path, tmp_path: Path) -> dict[str, str]:
     )
 
 
-def test_timeout_kills_the_whole_process_group(env: dict[str, str], tmp_path: Path,
-                                               private_tmp: Path) -> None:
+def test_timeout_kills_the_whole_process_group(
+    env: dict[str, str], tmp_path: Path, private_tmp: Path
+) -> None:
     started = time.monotonic()
     done = run_k8smcp("run", "--timeout", "1.5", "kubectl", "hang", env=env)
     assert time.monotonic() - started < 10
@@ -45,14 +46,24 @@ def test_timeout_kills_the_whole_process_group(env: dict[str, str], tmp_path: Pa
 
 
 def test_output_is_capped_while_reading(env: dict[str, str]) -> None:
-    done = run_k8smcp("run", "--json", "--max-output-bytes", "1000", "kubectl", "flood",
-                      str(5 * 1024 * 1024), env=env)
+    done = run_k8smcp(
+        "run",
+        "--json",
+        "--max-output-bytes",
+        "1000",
+        "kubectl",
+        "flood",
+        str(5 * 1024 * 1024),
+        env=env,
+    )
     result = json.loads(done.stdout)
     assert result["truncated"] is True and result["exit_code"] == 0
     for stream in ("stdout", "stderr"):
         text = result[stream]
         assert text.startswith("x" * 1000)
-        assert f"{stream} truncated at 1000 bytes; {5 * 1024 * 1024 - 1000} more bytes dropped" in text
+        assert (
+            f"{stream} truncated at 1000 bytes; {5 * 1024 * 1024 - 1000} more bytes dropped" in text
+        )
         assert len(text) < 1200
 
 
@@ -66,14 +77,25 @@ def test_child_gets_an_allowlisted_environment_and_a_private_home(
     assert "AWS_SECRET_ACCESS_KEY" not in child_env
     assert "KUBERNETES_SERVICE_HOST" not in child_env
     assert set(child_env) <= {
-        "PATH", "LANG", "HOME", "TMPDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
-        "KUBECONFIG", "FAKE_PIDS", "LC_CTYPE",
+        "PATH",
+        "LANG",
+        "HOME",
+        "TMPDIR",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+        "KUBECONFIG",
+        "FAKE_PIDS",
+        "LC_CTYPE",
     }
     workdir = Path(child_env["KUBECONFIG"]).parent
     assert workdir.parent == private_tmp
     assert Path(child_env["HOME"]).parent == workdir and info["cwd"] == str(workdir)
     assert info["home_mode"] == "0o700" and info["kubeconfig_mode"] == "0o600"
-    assert json.loads(info["kubeconfig"])["clusters"][0]["cluster"]["server"] == "https://10.4.4.4:6443"
+    assert (
+        json.loads(info["kubeconfig"])["clusters"][0]["cluster"]["server"]
+        == "https://10.4.4.4:6443"
+    )
     assert list(private_tmp.iterdir()) == []
 
 
@@ -102,6 +124,10 @@ def test_exit_code_and_stderr_pass_through(env: dict[str, str], private_tmp: Pat
 
 
 def test_pass_env_adds_variables_for_local_users(fake_cli: Path) -> None:
-    env = k8smcp_env(K8SMCP_KUBECTL_BIN=str(fake_cli), K8SMCP_PASS_ENV="AWS_PROFILE",
-                     AWS_PROFILE="dev")
-    assert json.loads(run_k8smcp("run", "kubectl", "env", env=env).stdout)["env"]["AWS_PROFILE"] == "dev"
+    env = k8smcp_env(
+        K8SMCP_KUBECTL_BIN=str(fake_cli), K8SMCP_PASS_ENV="AWS_PROFILE", AWS_PROFILE="dev"
+    )
+    assert (
+        json.loads(run_k8smcp("run", "kubectl", "env", env=env).stdout)["env"]["AWS_PROFILE"]
+        == "dev"
+    )

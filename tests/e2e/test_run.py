@@ -28,8 +28,14 @@ def test_json_prints_the_whole_result() -> None:
 def test_kubeconfig_b64_flag_is_the_kubeconfig_kubectl_sees() -> None:
     config = b64(make_kubeconfig("https://10.1.2.3:6443", context="ctx-a"))
     done = run_k8smcp(
-        "run", "--kubeconfig-b64", config, "kubectl", "config", "view",
-        "-o", "jsonpath={.clusters[0].cluster.server} {.current-context}",
+        "run",
+        "--kubeconfig-b64",
+        config,
+        "kubectl",
+        "config",
+        "view",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server} {.current-context}",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "https://10.1.2.3:6443 ctx-a"
@@ -41,8 +47,9 @@ def test_env_then_path_then_kubeconfig_variable(tmp_path: Path) -> None:
     env_var = tmp_path / "env-config"
     env_var.write_text(json.dumps(make_kubeconfig("https://from-kubeconfig-var:1")))
     jsonpath = ["-o", "jsonpath={.clusters[0].cluster.server}"]
-    env = k8smcp_env(K8SMCP_KUBECONFIG_B64=b64(make_kubeconfig("https://from-env:1")),
-                     KUBECONFIG=str(env_var))
+    env = k8smcp_env(
+        K8SMCP_KUBECONFIG_B64=b64(make_kubeconfig("https://from-env:1")), KUBECONFIG=str(env_var)
+    )
     args = ["run", "--kubeconfig", str(path), "kubectl", "config", "view", *jsonpath]
     assert run_k8smcp(*args, env=env).stdout == "https://from-env:1"
     env.pop("K8SMCP_KUBECONFIG_B64")
@@ -53,8 +60,16 @@ def test_env_then_path_then_kubeconfig_variable(tmp_path: Path) -> None:
 
 def test_context_flag_selects_another_context() -> None:
     config = b64(make_kubeconfig(extra_contexts={"other": "https://10.9.9.9:443"}))
-    done = run_k8smcp("run", "--kubeconfig-b64", config, "--context", "other",
-                      "kubectl", "config", "current-context")
+    done = run_k8smcp(
+        "run",
+        "--kubeconfig-b64",
+        config,
+        "--context",
+        "other",
+        "kubectl",
+        "config",
+        "current-context",
+    )
     assert done.stdout.strip() == "other"
 
 
@@ -75,8 +90,16 @@ def test_unreachable_cluster_gives_kubectls_error_and_exit_code(closed_port: int
 
 def test_quoting_keeps_jsonpath_whole() -> None:
     config = b64(make_kubeconfig(extra_contexts={"b": "https://b", "c": "https://c"}))
-    done = run_k8smcp("run", "--kubeconfig-b64", config, "kubectl", "config", "view",
-                      "-o", "jsonpath={range .contexts[*]}{.name}{' '}{end}")
+    done = run_k8smcp(
+        "run",
+        "--kubeconfig-b64",
+        config,
+        "kubectl",
+        "config",
+        "view",
+        "-o",
+        "jsonpath={range .contexts[*]}{.name}{' '}{end}",
+    )
     assert sorted(done.stdout.split()) == ["b", "c", "test"]
 
 
@@ -118,7 +141,10 @@ def test_help_and_version_do_not_import_mcp_or_fastapi() -> None:
     for args in (["--help"], ["--version"], ["run", "--help"]):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "k8smcp", *args],
-            capture_output=True, text=True, env=k8smcp_env(), check=True,
+            capture_output=True,
+            text=True,
+            env=k8smcp_env(),
+            check=True,
         )
         imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("mcp", "fastapi", "uvicorn")}
@@ -137,7 +163,9 @@ def test_tools_json_lists_the_catalog_with_kubectl_found() -> None:
     tools = {t["tool"]: t for t in json.loads(done.stdout)}
     assert list(tools) == ["kubectl", "helm", "istioctl", "argocd"]
     assert tools["kubectl"]["available"] and tools["kubectl"]["version"].startswith("v1.37")
-    assert not tools["argocd"]["available"] and "argocd is not installed" in tools["argocd"]["detail"]
+    assert (
+        not tools["argocd"]["available"] and "argocd is not installed" in tools["argocd"]["detail"]
+    )
 
 
 def test_tools_table_for_people() -> None:

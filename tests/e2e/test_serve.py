@@ -33,8 +33,9 @@ def server(start_module_server: Any) -> Any:
     return start_module_server()
 
 
-async def mcp_call(url: str, tool: str, arguments: dict[str, Any],
-                   headers: dict[str, str] | None = None) -> Any:
+async def mcp_call(
+    url: str, tool: str, arguments: dict[str, Any], headers: dict[str, str] | None = None
+) -> Any:
     async with httpx2.AsyncClient(headers=headers or {}, timeout=60) as http:
         async with Client(streamable_http_client(url, http_client=http)) as client:
             return await client.call_tool(tool, arguments)
@@ -49,8 +50,14 @@ def test_health_tools_and_openapi(server: Any) -> None:
     assert [t["tool"] for t in tools] == ["kubectl", "helm", "istioctl", "argocd"]
     assert tools[0]["available"] and tools[0]["version"].startswith("v1.37")
     spec = httpx.get(f"{server.url}/openapi.json").json()
-    assert {"/health", "/tools", "/tools/kubectl", "/tools/helm", "/tools/istioctl",
-            "/tools/argocd"} <= set(spec["paths"])
+    assert {
+        "/health",
+        "/tools",
+        "/tools/kubectl",
+        "/tools/helm",
+        "/tools/istioctl",
+        "/tools/argocd",
+    } <= set(spec["paths"])
     assert "X-Kubeconfig" in json.dumps(spec["paths"]["/tools/kubectl"])
     assert httpx.get(f"{server.url}/docs").status_code == 200
 
@@ -58,8 +65,9 @@ def test_health_tools_and_openapi(server: Any) -> None:
 def test_rest_runs_with_the_header_kubeconfig_first(server: Any) -> None:
     header = b64(make_kubeconfig("https://header:1"))
     body = b64(make_kubeconfig("https://body:1"))
-    response = server.post("kubectl", {"command": SERVER_PATH, "kubeconfig": body},
-                           headers={"X-Kubeconfig": header})
+    response = server.post(
+        "kubectl", {"command": SERVER_PATH, "kubeconfig": body}, headers={"X-Kubeconfig": header}
+    )
     assert response.status_code == 200
     assert response.json()["stdout"] == "https://header:1"
     response = server.post("kubectl", {"command": SERVER_PATH, "kubeconfig": body})
@@ -81,18 +89,34 @@ def test_rest_answers_200_for_a_command_that_failed(server: Any, closed_port: in
         ("kubectl", {"command": "get ns"}, {}, 400, "missing_kubeconfig"),
         ("kubectl", {"command": "get ns"}, {"X-Kubeconfig": "%%%"}, 400, "invalid_kubeconfig"),
         ("kubectl", {"comand": "get ns"}, {}, 400, "invalid_request"),
-        ("kubectl", {"command": "get 'ns", "kubeconfig": b64(make_kubeconfig())}, {}, 400,
-         "invalid_command"),
-        ("kubectl", {"command": "get ns", "timeout": 100000, "kubeconfig": b64(make_kubeconfig())},
-         {}, 400, "invalid_request"),
+        (
+            "kubectl",
+            {"command": "get 'ns", "kubeconfig": b64(make_kubeconfig())},
+            {},
+            400,
+            "invalid_command",
+        ),
+        (
+            "kubectl",
+            {"command": "get ns", "timeout": 100000, "kubeconfig": b64(make_kubeconfig())},
+            {},
+            400,
+            "invalid_request",
+        ),
         ("bash", {"command": "-c id"}, {}, 404, "unknown_tool"),
-        ("kubectl", {"command": "get ns", "kubeconfig": "A" * 2_000_000}, {}, 413,
-         "kubeconfig_too_large"),
+        (
+            "kubectl",
+            {"command": "get ns", "kubeconfig": "A" * 2_000_000},
+            {},
+            413,
+            "kubeconfig_too_large",
+        ),
         ("kubectl", {"command": "get ns", "stdin": "x" * 5_000_000}, {}, 413, "request_too_large"),
     ],
 )
-def test_rest_errors(server: Any, tool: str, body: dict[str, Any], headers: dict[str, str],
-                     status: int, code: str) -> None:
+def test_rest_errors(
+    server: Any, tool: str, body: dict[str, Any], headers: dict[str, str], status: int, code: str
+) -> None:
     response = server.post(tool, body, headers=headers)
     assert response.status_code == status, response.text
     error = response.json()
@@ -102,8 +126,9 @@ def test_rest_errors(server: Any, tool: str, body: dict[str, Any], headers: dict
 
 def test_rest_missing_binary_is_503(start_server: Any) -> None:
     server = start_server(env=k8smcp_env(K8SMCP_ARGOCD_BIN="/nope/argocd"))
-    response = server.post("argocd", {"command": "version --client",
-                                      "kubeconfig": b64(make_kubeconfig())})
+    response = server.post(
+        "argocd", {"command": "version --client", "kubeconfig": b64(make_kubeconfig())}
+    )
     assert response.status_code == 503
     assert response.json()["error"] == "binary_not_found"
 
@@ -111,7 +136,9 @@ def test_rest_missing_binary_is_503(start_server: Any) -> None:
 def test_allow_default_kubeconfig_uses_the_servers_own(start_server: Any) -> None:
     own = b64(make_kubeconfig("https://servers-own:1"))
     server = start_server("--allow-default-kubeconfig", env=k8smcp_env(K8SMCP_KUBECONFIG_B64=own))
-    assert server.post("kubectl", {"command": SERVER_PATH}).json()["stdout"] == "https://servers-own:1"
+    assert (
+        server.post("kubectl", {"command": SERVER_PATH}).json()["stdout"] == "https://servers-own:1"
+    )
 
 
 def test_without_allow_default_the_servers_kubeconfig_is_ignored(start_server: Any) -> None:
@@ -126,13 +153,15 @@ def test_without_allow_default_the_servers_kubeconfig_is_ignored(start_server: A
 @pytest.mark.anyio
 async def test_mcp_http_reads_the_x_kubeconfig_header(server: Any) -> None:
     header = b64(make_kubeconfig("https://header:1"))
-    result = await mcp_call(server.mcp_url, "kubectl", {"command": SERVER_PATH},
-                            headers={"X-Kubeconfig": header})
+    result = await mcp_call(
+        server.mcp_url, "kubectl", {"command": SERVER_PATH}, headers={"X-Kubeconfig": header}
+    )
     assert not result.is_error
     assert result.structured_content["stdout"] == "https://header:1"
     argument = b64(make_kubeconfig("https://argument:1"))
-    result = await mcp_call(server.mcp_url, "kubectl",
-                            {"command": SERVER_PATH, "kubeconfig": argument})
+    result = await mcp_call(
+        server.mcp_url, "kubectl", {"command": SERVER_PATH, "kubeconfig": argument}
+    )
     assert result.structured_content["stdout"] == "https://argument:1"
 
 
@@ -150,14 +179,17 @@ async def test_concurrent_calls_each_see_their_own_kubeconfig(server: Any) -> No
     async def one(i: int) -> None:
         sent = b64(make_kubeconfig(f"https://cluster-{i}:1"))
         if i % 2:
-            result = await mcp_call(server.mcp_url, "kubectl", {"command": SERVER_PATH},
-                                    headers={"X-Kubeconfig": sent})
+            result = await mcp_call(
+                server.mcp_url, "kubectl", {"command": SERVER_PATH}, headers={"X-Kubeconfig": sent}
+            )
             results[i] = result.structured_content["stdout"]
         else:
             async with httpx.AsyncClient(timeout=60) as http:
-                response = await http.post(f"{server.url}/tools/kubectl",
-                                           json={"command": SERVER_PATH},
-                                           headers={"X-Kubeconfig": sent})
+                response = await http.post(
+                    f"{server.url}/tools/kubectl",
+                    json={"command": SERVER_PATH},
+                    headers={"X-Kubeconfig": sent},
+                )
             results[i] = response.json()["stdout"]
 
     async with anyio.create_task_group() as tg:
@@ -167,17 +199,20 @@ async def test_concurrent_calls_each_see_their_own_kubeconfig(server: Any) -> No
 
 
 @pytest.mark.anyio
-async def test_concurrency_cap_makes_calls_wait_their_turn(start_server: Any,
-                                                           fake_cli: Path) -> None:
-    server = start_server("--max-concurrency", "1",
-                          env=k8smcp_env(K8SMCP_KUBECTL_BIN=str(fake_cli)))
+async def test_concurrency_cap_makes_calls_wait_their_turn(
+    start_server: Any, fake_cli: Path
+) -> None:
+    server = start_server(
+        "--max-concurrency", "1", env=k8smcp_env(K8SMCP_KUBECTL_BIN=str(fake_cli))
+    )
     spans: list[tuple[float, float]] = []
 
     async def one() -> None:
         async with httpx.AsyncClient(timeout=60) as http:
-            response = await http.post(f"{server.url}/tools/kubectl",
-                                       json={"command": "sleep 0.8",
-                                             "kubeconfig": b64(make_kubeconfig())})
+            response = await http.post(
+                f"{server.url}/tools/kubectl",
+                json={"command": "sleep 0.8", "kubeconfig": b64(make_kubeconfig())},
+            )
         data = json.loads(response.json()["stdout"])
         spans.append((data["start"], data["end"]))
 
@@ -193,16 +228,27 @@ async def test_cancelled_call_kills_the_process_and_leaves_nothing(
     start_server: Any, fake_cli: Path, private_tmp: Path, tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
-    server = start_server(env=k8smcp_env(private_tmp, K8SMCP_KUBECTL_BIN=str(fake_cli),
-                                         K8SMCP_PASS_ENV="FAKE_PIDS", FAKE_PIDS=str(pids)))
+    server = start_server(
+        env=k8smcp_env(
+            private_tmp,
+            K8SMCP_KUBECTL_BIN=str(fake_cli),
+            K8SMCP_PASS_ENV="FAKE_PIDS",
+            FAKE_PIDS=str(pids),
+        )
+    )
     with anyio.move_on_after(3):
-        await mcp_call(server.mcp_url, "kubectl", {"command": "hang"},
-                       headers={"X-Kubeconfig": b64(make_kubeconfig())})
+        await mcp_call(
+            server.mcp_url,
+            "kubectl",
+            {"command": "hang"},
+            headers={"X-Kubeconfig": b64(make_kubeconfig())},
+        )
     assert pids.exists(), "the command never started"
     parent, grandchild = map(int, pids.read_text().split())
     deadline = time.monotonic() + 10
-    while (pid_alive(parent) or pid_alive(grandchild) or any(private_tmp.iterdir())) \
-            and time.monotonic() < deadline:
+    while (
+        pid_alive(parent) or pid_alive(grandchild) or any(private_tmp.iterdir())
+    ) and time.monotonic() < deadline:
         await anyio.sleep(0.1)
     assert not pid_alive(parent) and not pid_alive(grandchild)
     assert list(private_tmp.iterdir()) == []
@@ -226,8 +272,11 @@ def test_logs_never_carry_the_kubeconfig_or_token(start_server: Any) -> None:
     server = start_server()
     sent = b64(make_kubeconfig())
     server.post("kubectl", {"command": "config view --raw"}, headers={"X-Kubeconfig": sent})
-    server.post("kubectl", {"command": "get pods --token=tok-on-the-command-line"},
-                headers={"X-Kubeconfig": sent})
+    server.post(
+        "kubectl",
+        {"command": "get pods --token=tok-on-the-command-line"},
+        headers={"X-Kubeconfig": sent},
+    )
     server.stop()
     log = server.log.read_text()
     assert "tool=kubectl" in log
@@ -242,8 +291,9 @@ def test_call_sends_the_local_kubeconfig_in_the_header_and_exits_with_the_code(
 ) -> None:
     local = b64(make_kubeconfig("https://local-cluster:1"))
     env = k8smcp_env(K8SMCP_KUBECONFIG_B64=local, K8SMCP_URL=server.mcp_url)
-    done = run_k8smcp("call", "kubectl", "config", "view", "-o",
-                      "jsonpath={.clusters[0].cluster.server}", env=env)
+    done = run_k8smcp(
+        "call", "kubectl", "config", "view", "-o", "jsonpath={.clusters[0].cluster.server}", env=env
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "https://local-cluster:1"
     unreachable = b64(make_kubeconfig(f"https://127.0.0.1:{closed_port}"))
@@ -254,8 +304,9 @@ def test_call_sends_the_local_kubeconfig_in_the_header_and_exits_with_the_code(
 
 def test_call_json_and_list(server: Any) -> None:
     env = k8smcp_env(K8SMCP_KUBECONFIG_B64=b64(make_kubeconfig()))
-    done = run_k8smcp("call", "--url", server.mcp_url, "--json", "kubectl", "version",
-                      "--client", env=env)
+    done = run_k8smcp(
+        "call", "--url", server.mcp_url, "--json", "kubectl", "version", "--client", env=env
+    )
     result = json.loads(done.stdout)
     assert result["ok"] and "Client Version" in result["stdout"]
     listed = json.loads(run_k8smcp("call", "--url", server.mcp_url, "--list", "--json").stdout)
@@ -263,11 +314,19 @@ def test_call_json_and_list(server: Any) -> None:
 
 
 def test_call_maps_server_errors_to_the_same_exit_codes_as_run(server: Any) -> None:
-    done = run_k8smcp("call", "--url", server.mcp_url, "kubectl", "get", "ns",
-                      env=k8smcp_env(K8SMCP_KUBECONFIG_B64="%%%"))
+    done = run_k8smcp(
+        "call",
+        "--url",
+        server.mcp_url,
+        "kubectl",
+        "get",
+        "ns",
+        env=k8smcp_env(K8SMCP_KUBECONFIG_B64="%%%"),
+    )
     assert done.returncode == 3 and "not valid base64" in done.stderr
-    done = run_k8smcp("call", "--url", server.mcp_url, "kubectl", "get", "ns",
-                      env=k8smcp_env(HOME="/nonexistent"))
+    done = run_k8smcp(
+        "call", "--url", server.mcp_url, "kubectl", "get", "ns", env=k8smcp_env(HOME="/nonexistent")
+    )
     assert done.returncode == 3 and "missing_kubeconfig" not in done.stdout
     assert "KubeconfigMissingError: no kubeconfig sent" in done.stderr
 

@@ -26,10 +26,20 @@ async def test_lists_the_four_tools_with_their_schemas() -> None:
     kubectl = tools["kubectl"]
     assert kubectl.input_schema["required"] == ["command"]
     assert set(kubectl.input_schema["properties"]) == {
-        "command", "namespace", "stdin", "timeout", "kubeconfig", "context",
+        "command",
+        "namespace",
+        "stdin",
+        "timeout",
+        "kubeconfig",
+        "context",
     }
     assert set(kubectl.output_schema["properties"]) == {
-        "exit_code", "stdout", "stderr", "truncated", "timed_out", "duration_ms",
+        "exit_code",
+        "stdout",
+        "stderr",
+        "truncated",
+        "timed_out",
+        "duration_ms",
     }
     assert "apply -f -" in kubectl.description
     assert "--repo" in tools["helm"].description
@@ -104,7 +114,9 @@ async def test_failed_command_is_an_error_result_with_stdout_and_stderr(closed_p
         ({"command": "get ns", "context": "nope"}, "invalid_kubeconfig", "'nope' is not in"),
     ],
 )
-async def test_bad_input_is_a_readable_error(arguments: dict[str, str], code: str, message: str) -> None:
+async def test_bad_input_is_a_readable_error(
+    arguments: dict[str, str], code: str, message: str
+) -> None:
     params = stdio_params("--kubeconfig-b64", b64(make_kubeconfig(LAUNCH_SERVER)))
     async with Client(params) as client:
         result = await client.call_tool("kubectl", arguments)

@@ -67,7 +67,9 @@ def test_explicit_context_replaces_a_missing_current_context() -> None:
 
 
 def test_unknown_context_lists_the_contexts_there_are() -> None:
-    with pytest.raises(KubeconfigError, match=r"'nope' is not in the kubeconfig \(contexts: test\)"):
+    with pytest.raises(
+        KubeconfigError, match=r"'nope' is not in the kubeconfig \(contexts: test\)"
+    ):
         kc.from_b64(b64(make_kubeconfig()), context="nope", max_bytes=MAX)
 
 
@@ -136,14 +138,19 @@ def test_local_order_b64_then_path_then_env_then_home(tmp_path: Path) -> None:
     assert load(path=str(path), env_kubeconfig=str(env)) == "https://from-path"
     assert load(env_kubeconfig=str(env)) == "https://from-env"
     assert load() == "https://home"
-    assert kc.load_local(b64=None, path=None, env_kubeconfig=None, home=tmp_path / "none",
-                         max_bytes=MAX) is None
+    assert (
+        kc.load_local(
+            b64=None, path=None, env_kubeconfig=None, home=tmp_path / "none", max_bytes=MAX
+        )
+        is None
+    )
 
 
 def test_explicit_path_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(KubeconfigError, match="does not exist"):
-        kc.load_local(b64=None, path=str(tmp_path / "nope"), env_kubeconfig=None,
-                      home=tmp_path, max_bytes=MAX)
+        kc.load_local(
+            b64=None, path=str(tmp_path / "nope"), env_kubeconfig=None, home=tmp_path, max_bytes=MAX
+        )
 
 
 def test_kubeconfig_path_list_merges_first_wins(tmp_path: Path) -> None:
@@ -153,8 +160,13 @@ def test_kubeconfig_path_list_merges_first_wins(tmp_path: Path) -> None:
     second["contexts"][0]["context"]["cluster"] = "c2"
     (tmp_path / "a").write_text(yaml.safe_dump(first))
     (tmp_path / "b").write_text(yaml.safe_dump(second))
-    merged = kc.load_local(b64=None, path=None, env_kubeconfig=f"{tmp_path}/a:{tmp_path}/b",
-                           home=tmp_path, max_bytes=MAX)
+    merged = kc.load_local(
+        b64=None,
+        path=None,
+        env_kubeconfig=f"{tmp_path}/a:{tmp_path}/b",
+        home=tmp_path,
+        max_bytes=MAX,
+    )
     assert merged is not None
     assert merged.context == "test"  # the first file's current-context wins
     assert merged.with_context("second").server == "https://second"
@@ -165,8 +177,9 @@ def test_relative_file_references_become_absolute(tmp_path: Path) -> None:
     config["clusters"][0]["cluster"]["certificate-authority"] = "certs/ca.crt"
     config["users"][0]["user"] = {"client-certificate": "/abs/c.crt", "client-key": "k.key"}
     (tmp_path / "config").write_text(yaml.safe_dump(config))
-    loaded = kc.load_local(b64=None, path=str(tmp_path / "config"), env_kubeconfig=None,
-                           home=tmp_path, max_bytes=MAX)
+    loaded = kc.load_local(
+        b64=None, path=str(tmp_path / "config"), env_kubeconfig=None, home=tmp_path, max_bytes=MAX
+    )
     assert loaded is not None
     cluster = loaded.data["clusters"][0]["cluster"]
     user = loaded.data["users"][0]["user"]

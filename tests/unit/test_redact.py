@@ -23,7 +23,10 @@ from k8smcp.redact import redact_argv
             ["install", "x", "--set", "image.tag=1,db.password=pw,apiKey=k"],
             ["install", "x", "--set", "image.tag=1,db.password=***,apiKey=***"],
         ),
-        (["registry", "login", "--password-stdin", "r"], ["registry", "login", "--password-stdin", "r"]),
+        (
+            ["registry", "login", "--password-stdin", "r"],
+            ["registry", "login", "--password-stdin", "r"],
+        ),
         (["get", "pods", "-o", "json"], ["get", "pods", "-o", "json"]),
     ],
 )
