@@ -132,3 +132,13 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_build_script_is_idempotent_and_agrees_on_the_bin_dir(testbed_bin_dir) -> None:
+    env = {**os.environ, "K8SMCP_TESTBED_CACHE": str(tb_pkg.cache_root())}
+    out = subprocess.run(
+        [str(tb_pkg.HERE / "build")], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == str(tb_pkg.bin_dir())
+    assert "building" not in out.stderr
