@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     stop = threading.Event()
+    # Explicit handlers: a background job may inherit SIGINT as ignored.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         print(f"testbed up in {time.monotonic() - start:.1f}s (Ctrl-C stops it)")
@@ -50,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  logs: {c.workdir / 'logs'}")
         print(f"binaries: {testbed.bin_dir()}", flush=True)
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping testbed ...", file=sys.stderr)
         tb.stop()
