@@ -4,22 +4,27 @@ Imported only by the commands that serve MCP: the SDK costs about half a second 
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.prompts import Prompt
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from k8smcp import __version__
 from k8smcp.errors import K8sMcpError, error_body
+from k8smcp.prompts import PROMPTS
 from k8smcp.service import Service, ToolCall, ToolResult
 from k8smcp.tools import TOOLS, ToolSpec
 
 logger = logging.getLogger(__name__)
 
 KUBECONFIG_HEADER = "x-kubeconfig"
+PROGRESS_INTERVAL = 2.0  # seconds between progress notifications of a running command
 
 INSTRUCTIONS = """k8smcp runs kubectl, helm, istioctl and argocd against a Kubernetes cluster.
 Each tool takes `command`: the arguments after the binary's name, e.g. `get pods -n web`.
@@ -60,7 +65,13 @@ def build_server(service: Service) -> MCPServer:
                 read_only_hint=False, destructive_hint=True, open_world_hint=True
             ),
         )
+    for name, (title, fn) in PROMPTS.items():
+        server.add_prompt(_prompt(name, title, fn))
     return server
+
+
+def _prompt(name: str, title: str, fn: Callable[..., str]) -> Prompt:
+    return Prompt.from_function(fn, name=name, title=title, description=fn.__doc__)
 
 
 def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
@@ -102,13 +113,38 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
             context=context,
         )
         try:
-            result = await service.call_tool(call)
+            result = await _with_progress(ctx, service.call_tool(call))
         except K8sMcpError as exc:
             return error_result(exc)
         return command_result(result)
 
     run_tool.__name__ = spec.name
     return run_tool
+
+
+async def _with_progress(ctx: Context, work: Awaitable[ToolResult]) -> ToolResult:
+    """Await ``work``, telling a client that asked for progress how long it has run."""
+    started = time.monotonic()
+    outcome: list[ToolResult] = []
+    refused: list[K8sMcpError] = []
+
+    async def run() -> None:
+        try:
+            outcome.append(await work)
+        except K8sMcpError as exc:  # raised outside the task group, not as an ExceptionGroup
+            refused.append(exc)
+        finally:
+            tg.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        while True:
+            await anyio.sleep(PROGRESS_INTERVAL)
+            elapsed = time.monotonic() - started
+            await ctx.report_progress(elapsed, message=f"running for {elapsed:.0f}s")
+    if refused:
+        raise refused[0]
+    return outcome[0]
 
 
 def command_result(result: ToolResult) -> CallToolResult:

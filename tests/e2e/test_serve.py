@@ -338,3 +338,21 @@ def test_call_errors_have_distinct_exit_codes(server: Any, closed_port: int) -> 
     done = run_k8smcp("call", "--url", f"{server.url}/not-mcp", "kubectl", "version")
     assert done.returncode == 7 and "HTTP 404" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_progress_over_http(start_server: Any, fake_cli: Path) -> None:
+    server = start_server(env=k8smcp_env(K8SMCP_KUBECTL_BIN=str(fake_cli)))
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    headers = {"X-Kubeconfig": b64(make_kubeconfig())}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        async with Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
+            result = await client.call_tool(
+                "kubectl", {"command": "sleep 2.5"}, progress_callback=on_progress
+            )
+    assert not result.is_error
+    assert seen and seen[0] is not None and seen[0].startswith("running for")

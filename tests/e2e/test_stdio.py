@@ -147,3 +147,66 @@ async def test_legacy_protocol_clients_work_too() -> None:
         result = await client.call_tool("kubectl", {"command": "version --client -o json"})
     assert result.structured_content is not None
     assert json.loads(result.structured_content["stdout"])["clientVersion"]["major"] == "1"
+
+
+async def test_troubleshooting_prompts_name_the_commands_to_run() -> None:
+    async with Client(stdio_params()) as client:
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        crash = await client.get_prompt(
+            "debug_crashloop_pod", {"pod": "web-1", "namespace": "shop"}
+        )
+        helm = await client.get_prompt("debug_failed_helm_release", {"release": "db"})
+    assert set(prompts) == {
+        "debug_crashloop_pod",
+        "debug_stuck_rollout",
+        "debug_failed_helm_release",
+        "debug_istio_config",
+        "debug_argocd_app",
+    }
+    assert [a.name for a in prompts["debug_crashloop_pod"].arguments or []] == ["pod", "namespace"]
+    text = crash.messages[0].content.text  # type: ignore[union-attr]
+    assert "logs web-1 -n shop --previous" in text and "describe pod web-1 -n shop" in text
+    assert "history db -n default" in helm.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_progress_while_a_long_command_runs(fake_cli: Path) -> None:
+    seen: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, message))
+
+    env = k8smcp_env(K8SMCP_KUBECTL_BIN=str(fake_cli))
+    async with Client(stdio_params(env=env)) as client:
+        result = await client.call_tool(
+            "kubectl", {"command": "sleep 4.5"}, progress_callback=on_progress
+        )
+    assert not result.is_error
+    assert len(seen) >= 2
+    assert seen[0][0] >= 2 and seen[0][1] is not None and seen[0][1].startswith("running for")
+    assert [p for p, _ in seen] == sorted(p for p, _ in seen)
+
+
+async def test_cancel_over_stdio_kills_the_command(
+    fake_cli: Path, tmp_path: Path, private_tmp: Path
+) -> None:
+    import anyio
+
+    from tests.conftest import pid_alive
+
+    pids = tmp_path / "pids"
+    env = k8smcp_env(
+        private_tmp,
+        K8SMCP_KUBECTL_BIN=str(fake_cli),
+        K8SMCP_PASS_ENV="FAKE_PIDS",
+        FAKE_PIDS=str(pids),
+    )
+    async with Client(stdio_params(env=env)) as client:
+        with anyio.move_on_after(2.5):
+            await client.call_tool("kubectl", {"command": "hang"})
+        parent, grandchild = map(int, pids.read_text().split())
+        with anyio.fail_after(10):
+            while pid_alive(parent) or pid_alive(grandchild) or any(private_tmp.iterdir()):
+                await anyio.sleep(0.1)
+        # the session is still usable after a cancel
+        result = await client.call_tool("kubectl", {"command": "exit 0"})
+        assert not result.is_error
