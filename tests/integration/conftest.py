@@ -95,3 +95,12 @@ def namespace(cluster_a: Cluster) -> Iterator[str]:
         yield name
     finally:
         cluster_a.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+# Entry-point fixtures (every door into k8smcp, against the testbed): see entrypoints.py.
+from tests.integration.entrypoints import (  # noqa: E402, F401
+    entries,
+    entry,
+    testbed_env,
+    testbed_server,
+)
