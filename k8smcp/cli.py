@@ -301,6 +301,7 @@ def serve(
     allow_default_kubeconfig: Annotated[
         bool,
         typer.Option(
+            "--allow-default-kubeconfig",
             envvar="K8SMCP_ALLOW_DEFAULT_KUBECONFIG",
             help="Let requests without a kubeconfig use the server's own (flag, env or "
             "~/.kube/config). Off: such requests are refused.",
@@ -335,6 +336,10 @@ def serve(
 
     Each request brings its kubeconfig, base64, in the X-Kubeconfig header.
     OpenAPI docs are at /docs; /health answers when the server is up.
+
+    Example: k8smcp serve --port 9096, then
+    curl -H "X-Kubeconfig: $(base64 -w0 ~/.kube/config)" -d '{"command": "get ns"}'
+    -H 'content-type: application/json' http://127.0.0.1:9096/tools/kubectl
     """
     from k8smcp.log import configure_logging
 
