@@ -1,0 +1,108 @@
+"""Policy: pure decisions on whether a call may run, made before anything runs.
+
+Nothing here spawns a process or touches a file; the only I/O is DNS resolution for the
+address policy, through ``Policy.resolver`` (injectable for tests). Every refusal raises
+``PolicyDeniedError`` (exit 4, HTTP 403, code ``denied``) with ``rule=<id>`` as extra, so
+``error_body()`` carries it; the message names the kubeconfig field path or the flag,
+the rule, and what to do instead, and never quotes a credential.
+
+API::
+
+    policy = Policy.server(allowed_exec_plugins=frozenset({"kubelogin"}))  # or Policy.local()
+    check_kubeconfig(policy, kubeconfig.data)        # the parsed kubeconfig dict
+    check_command(policy, "kubectl", args)           # args after the tool name (split)
+    check_url(policy, url, field="-f")               # the address policy alone
+    is_read_only("kubectl", args)                    # for MCP readOnlyHint / audits
+
+Call order in the service: ``check_command`` first (cheap, no I/O), then
+``check_kubeconfig`` for a kubeconfig the caller sent (it may block on DNS: run it in a
+worker thread). A kubeconfig the operator configured need not be checked.
+
+Levels. ``server`` (the default for ``serve``): every rule below. ``local`` (``run``,
+``stdio``): the user's own machine, so exec plugins, kubeconfig files, target flags and
+all commands are fine; what still applies there is what an operator turns on
+(``read_only``, ``allowed_servers``/``denied_servers``, a non-empty
+``allowed_exec_plugins``, ``allow_urls=False``, or setting ``allow_local_files``,
+``allow_impersonation`` or ``allow_registry_login`` to False), plus the ``shell`` rule.
+
+Rule ids (``RULES``):
+
+- ``kubeconfig-exec``: a user ``exec`` plugin or ``auth-provider`` not on
+  ``allowed_exec_plugins``. An allowed plugin runs by bare name only (a path such as
+  ``/tmp/x/aws`` is refused even when ``aws`` is allowed); ``aws`` must run as ``aws eks
+  get-token``, ``kubelogin`` as ``kubelogin get-token``; ``exec.env`` may not set
+  variables that load code or name paths (``LD_*``, ``PATH``, ``*_FILE``, ...); an
+  auth-provider may not carry ``cmd-path``.
+- ``kubeconfig-file``: ``certificate-authority``, ``client-certificate``,
+  ``client-key``, ``tokenFile``, OIDC ``idp-certificate-authority`` (any key case).
+- ``address``: ``server``, ``proxy-url``, OIDC ``idp-issuer-url`` and URL arguments:
+  cloud metadata hosts/addresses, link-local and unspecified addresses are refused at
+  server level; ``denied_servers`` always; a non-empty ``allowed_servers`` admits only
+  hostnames it lists (``*.example.com`` works) or addresses in its CIDRs. Names are
+  resolved and every address checked (IPv4 inside IPv6 too). Loopback is allowed.
+- ``url``: a malformed URL, a scheme the place does not accept, or ``allow_urls=False``.
+- ``impersonation``: ``--as``, ``--as-group``, ``--as-uid``, ``--as-user-extra``, helm
+  ``--kube-as-*``, kubeconfig ``as*`` fields, unless ``allow_impersonation``.
+- ``flag-target``: flags that change the cluster, credentials or client config (kubectl
+  ``--kubeconfig``, ``--server``/``-s``, ``--token``, ``--username``, ``--password``,
+  ``--client-*``, ``--certificate-authority``, ``--insecure-skip-tls-verify``,
+  ``--tls-server-name``, ``--proxy-url``; helm ``--kubeconfig``, ``--kube-apiserver``,
+  ``--kube-token``, ``--kube-ca-file``, ``--kube-tls-server-name``,
+  ``--kube-insecure-skip-tls-verify``; istioctl ``--kubeconfig``/``-c``; argocd
+  ``--server``, ``--auth-token``, ``--config``, ``--server-crt``, ``--client-crt*``,
+  ``--port-forward*``). ``--context``, ``--cluster``, ``--user`` stay allowed: they
+  pick another entry of the same, fully checked kubeconfig.
+- ``flag-binary``: helm ``--post-renderer``/``--post-renderer-args``.
+- ``flag-unknown``: a flag before the command that is not a global flag (cobra would
+  guess whether it takes a value, and a wrong guess changes which command runs).
+- ``dash-name``: a value-taking flag followed by an argument starting with ``-``
+  (``-n --server=x``): ``--flag=-value`` still works.
+- ``verb-unknown``: a command or subcommand the tool does not have; kubectl and argocd
+  would run ``kubectl-<verb>``/``argocd-<verb>`` from PATH (and ``kubectl create <x>``
+  runs ``kubectl-create-<x>``).
+- ``verb-denied``: kubectl ``proxy``, ``port-forward``, ``cp``, ``plugin``, ``kuberc``,
+  ``config`` subcommands that write; helm ``plugin``, ``docs``; istioctl ``dashboard``,
+  ``bug-report``, ``collateral``, ``x workload``; argocd ``login``, ``relogin``,
+  ``logout``, ``context``, ``configure``, ``admin``.
+- ``interactive``: kubectl ``attach``, ``edit``, ``apply edit-last-applied``, and
+  ``-i``/``--stdin``, ``-t``/``--tty``, ``--interactive``, ``--edit`` anywhere; argocd
+  ``app edit``, ``proj edit``.
+- ``raw-config``: kubectl ``config view --raw``/``--flatten``.
+- ``file-path``: flags naming server files (``-f``/``--filename``, helm ``-f/--values``,
+  istioctl ``-f``: only ``-`` for stdin, or a URL where the CLI fetches one; ``-k``,
+  ``--from-file``, ``--from-env-file``, ``--set-file``, helm ``--ca-file`` etc., ``-o
+  jsonpath-file=``/``go-template-file=``), commands that work on server paths (kubectl
+  ``kustomize``; helm ``create``, ``package``, ``lint``, ``verify``, ``dependency``,
+  ``push``, ``repo index``), helm chart arguments that are not NAME, REPO/NAME or a URL,
+  istioctl ``analyze FILE``, argocd ``appset create FILE``. Unless ``allow_local_files``.
+- ``registry-login``: helm ``registry login`` unless ``allow_registry_login``.
+- ``argocd-core``: argocd commands without ``--core`` (they would need an Argo CD API
+  server login); ``version``, ``completion`` and ``help`` are exempt.
+- ``shell``: an argument that is a shell operator (``|``, ``;``, ``&&``, ``>``, ...),
+  starts or ends with one, or contains `` ` `` or ``$(``: no shell runs, so they would
+  do nothing or something unintended.
+- ``read-only``: with ``read_only``, any command outside the per-tool allowlist.
+
+Decisions worth knowing: ``logs -f``, ``get -w`` and other long-running reads are
+allowed (the executor's timeout kills the process group); ``exec POD -- CMD`` is
+allowed (it runs in the pod) but not in read-only mode; argocd ``--core`` runs a
+short-lived API server on loopback for the call's duration.
+"""
+
+from __future__ import annotations
+
+from k8smcp.policy.address import check_url
+from k8smcp.policy.base import RULES, Policy, Resolver, system_resolver
+from k8smcp.policy.command import check_command, is_read_only
+from k8smcp.policy.kubeconfig import check_kubeconfig
+
+__all__ = [
+    "RULES",
+    "Policy",
+    "Resolver",
+    "check_command",
+    "check_kubeconfig",
+    "check_url",
+    "is_read_only",
+    "system_resolver",
+]

@@ -1,0 +1,250 @@
+"""The address policy: may the CLI connect to this URL or host?
+
+Applies to kubeconfig ``server``/``proxy-url`` (and OIDC issuer URLs) and to URL
+arguments (``-f https://...``, helm chart and repository URLs). Names are resolved and
+every resolved address is checked; the resolver is ``Policy.resolver``.
+
+Server level refuses by default: cloud metadata hosts and addresses, link-local
+addresses, and the unspecified address. Both levels apply the operator's lists:
+``denied_servers`` always refuses; a non-empty ``allowed_servers`` admits only hosts it
+names or whose every address lies in one of its CIDRs. Loopback is allowed by default.
+
+Known limit: the CLI resolves the name again when it connects, so a DNS server that
+changes its answer between our check and that connection (DNS rebinding) is not
+stopped here. ``allowed_servers`` with CIDRs, or network egress rules, close that.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from k8smcp.errors import PolicyDeniedError
+from k8smcp.policy.base import Policy, deny, shown
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+METADATA_HOSTS = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "metadata.azure.internal",
+        "metadata.tencentyun.com",
+        "metadata.platformequinix.com",
+    }
+)
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
+        "169.254.170.2",  # AWS ECS task metadata
+        "169.254.169.253",  # AWS DNS
+        "fd00:ec2::254",  # AWS IPv6
+        "fd00:ec2::23",
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud Classic
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+_URL = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)$", re.S
+)
+_AUTHORITY = re.compile(
+    r"^(?:[^@\s\\]*@)?"  # userinfo, never checked or shown
+    r"(?P<host>\[[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._~-]+)?\]|[A-Za-z0-9._~-]+)"
+    r"(?::(?P<port>[0-9]{0,5}))?$"
+)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+HTTP_SCHEMES = ("http", "https")
+
+
+def looks_like_url(value: str) -> bool:
+    """True when ``value`` starts with ``scheme://``."""
+    return bool(_SCHEME.match(value))
+
+
+def url_host(url: str) -> tuple[str, str] | None:
+    """``(scheme, host)`` of ``url`` (host without brackets or zone), or None if malformed.
+
+    Deliberately stricter than Go's url.Parse, so no URL means one host to us and
+    another to the CLI: no spaces, backslashes, control characters or percent signs in
+    the host, at most one ``@``.
+    """
+    if any(not ch.isprintable() or ch.isspace() or ch == "\\" for ch in url):
+        return None
+    match = _URL.match(url)
+    if match is None:
+        return None
+    authority = _AUTHORITY.match(match["authority"])
+    if authority is None:
+        return None
+    host = authority["host"]
+    if host.startswith("["):
+        host = host[1:-1].split("%25", 1)[0]
+    return match["scheme"].lower(), host
+
+
+def check_url(
+    policy: Policy,
+    url: str,
+    *,
+    field: str,
+    schemes: tuple[str, ...] = HTTP_SCHEMES,
+) -> None:
+    """Refuse ``url`` unless its scheme is one of ``schemes`` and its host passes.
+
+    Args:
+        policy: the policy in force.
+        url: the URL as given (never quoted back: it may carry credentials).
+        field: where it came from, for the message (``-f``, ``clusters[0].cluster.server``).
+        schemes: the schemes this place accepts.
+
+    Raises:
+        PolicyDeniedError: rule ``url`` (shape, scheme) or ``address`` (host).
+    """
+    parsed = url_host(url)
+    if parsed is None:
+        raise deny(
+            "url",
+            field,
+            "is not a well-formed URL with a host",
+            "give scheme://host[:port]/path without spaces, backslashes or escapes in the host",
+        )
+    scheme, host = parsed
+    if scheme not in schemes:
+        raise deny(
+            "url",
+            field,
+            f"URL scheme {shown(scheme)!r} is not accepted here",
+            f"use one of: {', '.join(schemes)}",
+        )
+    check_host(policy, host, field=field)
+
+
+def check_host(policy: Policy, host: str, *, field: str) -> None:
+    """Refuse ``host`` (a name or an IP literal) if the address policy forbids it."""
+    name = host.lower().rstrip(".")
+    server = policy.is_server
+    if not name:
+        raise deny("address", field, "has an empty host", "name the host to connect to")
+    if server and name in METADATA_HOSTS:
+        raise _refused(field, name, "is a cloud metadata service")
+    denied_names, denied_nets = _split(policy.denied_servers)
+    allowed_names, allowed_nets = _split(policy.allowed_servers)
+    if _name_matches(name, denied_names):
+        raise _refused(field, name, "is on the operator's deny list (K8SMCP_DENIED_SERVERS)")
+    allowed_by_name = _name_matches(name, allowed_names)
+    literal = _ip(name)
+    if literal is None and not (server or denied_nets or allowed_nets or policy.allowed_servers):
+        return  # local level with no lists: nothing to check, so no DNS either
+    if literal is not None:
+        addresses = [literal]
+    else:
+        addresses = _resolve(policy, name, field)
+    for address in addresses:
+        _check_address(policy, name, address, field, allowed_by_name, allowed_nets, denied_nets)
+
+
+def _check_address(
+    policy: Policy,
+    name: str,
+    address: IPAddress,
+    field: str,
+    allowed_by_name: bool,
+    allowed_nets: list[IPNetwork],
+    denied_nets: list[IPNetwork],
+) -> None:
+    where = name if str(address) == name else f"{name} ({address})"
+    candidates = [address, *_embedded(address)]
+    for candidate in candidates:
+        if policy.is_server and candidate in METADATA_ADDRESSES:
+            raise _refused(field, where, "is a cloud metadata address")
+        if policy.is_server and candidate.is_unspecified:
+            raise _refused(field, where, "is the unspecified address")
+        if any(candidate in net for net in denied_nets if net.version == candidate.version):
+            raise _refused(field, where, "is on the operator's deny list (K8SMCP_DENIED_SERVERS)")
+    explicitly_allowed = any(
+        address in net for net in allowed_nets if net.version == address.version
+    )
+    if policy.is_server and not explicitly_allowed:
+        if any(c.is_link_local for c in candidates):
+            raise _refused(field, where, "is a link-local address")
+    if policy.allowed_servers and not (allowed_by_name or explicitly_allowed):
+        raise _refused(field, where, "is not on the operator's allow list (K8SMCP_ALLOWED_SERVERS)")
+
+
+def _refused(field: str, where: str, why: str) -> PolicyDeniedError:
+    return deny(
+        "address",
+        field,
+        f"host {shown(where, 80)} {why}",
+        "point it at a Kubernetes API server or repository the operator allows",
+    )
+
+
+def _resolve(policy: Policy, name: str, field: str) -> list[IPAddress]:
+    try:
+        raw = policy.resolver(name)
+    except (OSError, UnicodeError, ValueError):
+        raw = []
+    addresses = [a for a in (_ip(str(r).split("%", 1)[0]) for r in raw) if a is not None]
+    if not addresses:
+        raise deny(
+            "address",
+            field,
+            f"host {shown(name, 80)} does not resolve",
+            "use a name that resolves, or an IP address",
+        )
+    return addresses
+
+
+def _embedded(address: IPAddress) -> list[IPAddress]:
+    """IPv4 addresses carried inside an IPv6 one (mapped, compatible, NAT64, 6to4)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found: list[IPAddress] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    packed = address.packed
+    if address in _NAT64 or (packed[:12] == bytes(12) and packed[12:] != bytes(4)):
+        found.append(ipaddress.IPv4Address(packed[12:]))
+    return found
+
+
+def _ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _split(entries: tuple[str, ...]) -> tuple[list[str], list[IPNetwork]]:
+    names: list[str] = []
+    nets: list[IPNetwork] = []
+    for entry in entries:
+        text = entry.strip().lower().rstrip(".")
+        if not text:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            names.append(text)
+    return names, nets
+
+
+def _name_matches(name: str, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if name.endswith(pattern[1:]) and len(name) > len(pattern) - 1:
+                return True
+        elif name == pattern:
+            return True
+    return False
