@@ -522,7 +522,7 @@ def _check_url_value(policy: Policy, where: str, value: str, schemes: tuple[str,
 
 def _check_positionals(policy: Policy, tool: str, parsed: Parsed) -> None:
     path = parsed.path
-    args = parsed.positionals
+    args = [*parsed.positionals, *parsed.rest]  # after `--` they are still positionals
     if tool == "helm":
         if path[:1] in _HELM_CHART_VERBS:
             for arg in args:
