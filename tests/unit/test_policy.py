@@ -26,7 +26,8 @@ from k8smcp.policy import (
     check_url,
     is_read_only,
 )
-from k8smcp.policy.grammar import GRAMMARS, KUBECTL
+from k8smcp.policy.tools import GRAMMARS
+from k8smcp.policy.tools.kubectl import GRAMMAR as KUBECTL
 
 ADDRESSES = {
     "api.example.com": ["203.0.113.10"],
