@@ -9,9 +9,10 @@ addresses, and the unspecified address. Both levels apply the operator's lists:
 ``denied_servers`` always refuses; a non-empty ``allowed_servers`` admits only hosts it
 names or whose every address lies in one of its CIDRs. Loopback is allowed by default.
 
-Known limit: the CLI resolves the name again when it connects, so a DNS server that
+Known limits: the CLI resolves the name again when it connects, so a DNS server that
 changes its answer between our check and that connection (DNS rebinding) is not
-stopped here. ``allowed_servers`` with CIDRs, or network egress rules, close that.
+stopped here; and a URL the CLI fetches (``-f https://...``, a chart) may redirect it
+elsewhere. ``allowed_servers`` with CIDRs, or network egress rules, close both.
 """
 
 from __future__ import annotations

@@ -147,6 +147,14 @@ def _check_structure(grammar: Grammar, parsed: Parsed) -> None:
         )
     if parsed.early_unknown is not None:
         flag = parsed.early_unknown
+        if len(flag.spelled) > 2 and not flag.spelled.startswith("--"):
+            raise deny(
+                "flag-unknown",
+                flag.spelled,
+                "bundles a flag that takes the next argument as its value before the "
+                f"command, which {grammar.tool} could read as the command",
+                "write that flag on its own (`-n VALUE`) or as `-n=VALUE`",
+            )
         raise deny(
             "flag-unknown",
             flag.spelled,
@@ -193,6 +201,14 @@ def _check_command_path(policy: Policy, tool: str, rules: ToolRules, parsed: Par
             "is refused on this server",
             "pass --username/--password to the command that pulls the chart "
             "(the operator can set K8SMCP_ALLOW_REGISTRY_LOGIN)",
+        )
+    if tool == "helm" and parsed.has("dependency-update"):
+        raise deny(
+            "url",
+            "--dependency-update",
+            "fetches the repositories a chart names for its dependencies, which the "
+            "address policy cannot check",
+            "use a chart that ships its dependencies in charts/",
         )
     if tool == "argocd" and not parsed.has("core"):
         if parsed.path and parsed.path[:1] not in _ARGOCD_NO_CORE:

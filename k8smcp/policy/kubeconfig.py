@@ -9,6 +9,7 @@ that matches keys loosely cannot pick up a field we did not look at.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,12 +42,16 @@ _EXEC_ENV_DENIED = frozenset(
     }
 )
 _EXEC_ENV_DENIED_PREFIXES = ("LD_", "DYLD_", "PYTHON", "PERL", "RUBY", "GCONV", "GIT_")
-_EXEC_ENV_DENIED_SUFFIXES = ("_FILE", "_PATH", "_DIR", "_HOME", "_CONFIG", "_PROXY")
-# Plugins whose arguments we can pin: (the arguments they must start with, banned flags).
+_EXEC_ENV_DENIED_SUFFIXES = ("_FILE", "_PATH", "_DIR", "_HOME", "_CONFIG", "_PROXY", "_URL")
+_EXEC_ENV_DENIED_PARTS = ("ENDPOINT",)
+# Plugins whose arguments we can pin: (the arguments they must start with, banned flag
+# prefixes). Any allowed plugin's arguments must also not name paths or URLs to fetch
+# (aws reads `file://` parameters, kubelogin takes certificate and cache paths).
 _EXEC_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "aws": (("eks", "get-token"), ("--endpoint-url", "--ca-bundle", "--cli-input")),
     "kubelogin": (("get-token",), ()),
 }
+_PATH_ARG = re.compile(r"(^|=)(/|~|\.\.?/)|^\.\.?$|://")
 
 
 def check_kubeconfig(policy: Policy, data: dict[str, Any]) -> None:
@@ -132,8 +137,25 @@ def _plugin_allowed(policy: Policy, name: str) -> bool:
     return name in allowed
 
 
+def _ambiguous(spec: dict[str, Any], where: str) -> None:
+    """Refuse keys that differ only in case: decoders differ on which one wins."""
+    seen: set[str] = set()
+    for key in spec:
+        lowered = str(key).lower()
+        if lowered in seen:
+            raise deny(
+                "kubeconfig-exec",
+                f"{where}.{shown(str(key))}",
+                "is given twice (keys differing only in case)",
+                "give each field once",
+            )
+        seen.add(lowered)
+
+
 def _check_exec(policy: Policy, spec: object, where: str) -> None:
     allowed = ", ".join(sorted(policy.allowed_exec_plugins)) or "none"
+    if isinstance(spec, dict):
+        _ambiguous(spec, where)
     command = spec.get("command") if isinstance(spec, dict) else None
     if not isinstance(command, str) or not command:
         raise deny("kubeconfig-exec", where, "has no command", "use a token or client certificate")
@@ -168,13 +190,21 @@ def _check_exec(policy: Policy, spec: object, where: str) -> None:
                 "use the arguments the plugin's documentation gives for kubeconfigs",
             )
         for arg in args:
-            if arg.split("=", 1)[0] in banned:
+            if arg.startswith(banned):
                 raise deny(
                     "kubeconfig-exec",
                     f"{where}.args",
-                    f"argument {arg.split('=', 1)[0]} is not allowed for {command}",
+                    f"argument {shown(arg.split('=', 1)[0])} is not allowed for {command}",
                     "drop it",
                 )
+    for index, arg in enumerate(args):
+        if _PATH_ARG.search(arg):
+            raise deny(
+                "kubeconfig-exec",
+                f"{where}.args[{index}]",
+                "names a path or URL, which a plugin would read on the server",
+                "give the plugin only names and options",
+            )
     env = spec.get("env") or []
     if not isinstance(env, list):
         raise deny("kubeconfig-exec", f"{where}.env", "must be a list of name/value pairs", "")
@@ -197,10 +227,13 @@ def _env_denied(name: str) -> bool:
         or upper in _EXEC_ENV_DENIED
         or upper.startswith(_EXEC_ENV_DENIED_PREFIXES)
         or upper.endswith(_EXEC_ENV_DENIED_SUFFIXES)
+        or any(part in upper for part in _EXEC_ENV_DENIED_PARTS)
     )
 
 
 def _check_auth_provider(policy: Policy, spec: object, where: str) -> None:
+    if isinstance(spec, dict):
+        _ambiguous(spec, where)
     name = spec.get("name") if isinstance(spec, dict) else None
     if not isinstance(name, str) or not _plugin_allowed(policy, name):
         allowed = ", ".join(sorted(policy.allowed_exec_plugins)) or "none"

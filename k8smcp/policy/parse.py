@@ -98,7 +98,19 @@ def parse(grammar: Grammar, args: list[str]) -> Parsed:
                     add(Flag(name, "-" + letter, body[j + 2 :], open_))
                     break
                 if long is not None and grammar.takes_value(long):
-                    value = body[j + 1 :] or next_value("-" + letter, long)
+                    inline_value = body[j + 1 :]
+                    if (
+                        not inline_value
+                        and j > 0
+                        and open_
+                        and i < n
+                        and grammar.resolve(out.path, args[i]) in node
+                        and out.early_unknown is None
+                    ):
+                        # pflag takes the next argument (a command name) as the value, but
+                        # cobra, finding the command, only skips values of a lone "-x"
+                        out.early_unknown = Flag(name, arg, None, open_)
+                    value = inline_value or next_value("-" + letter, long)
                     add(Flag(name, "-" + letter, value, open_))
                     break
                 add(Flag(name, "-" + letter, None, open_))

@@ -326,6 +326,52 @@ KUBECONFIG_CASES = [
         None,
     ),
     ("exec-no-command", kubeconfig("users", exec={"apiVersion": "v1"}), {}, "kubeconfig-exec"),
+    (
+        "exec-aws-file-param",
+        kubeconfig(
+            "users",
+            exec={**AWS, "args": ["eks", "get-token", "--cluster-name", "file:///etc/shadow"]},
+        ),
+        {"allowed_exec_plugins": frozenset({"aws"})},
+        "kubeconfig-exec",
+    ),
+    (
+        "exec-aws-cli-input",
+        kubeconfig("users", exec={**AWS, "args": ["eks", "get-token", "--cli-input-json", "{}"]}),
+        {"allowed_exec_plugins": frozenset({"aws"})},
+        "kubeconfig-exec",
+    ),
+    (
+        "exec-kubelogin-path-arg",
+        kubeconfig(
+            "users",
+            exec={"command": "kubelogin", "args": ["get-token", "--client-certificate=/etc/x.pem"]},
+        ),
+        {"allowed_exec_plugins": frozenset({"kubelogin"})},
+        "kubeconfig-exec",
+    ),
+    (
+        "exec-kubelogin-ok",
+        kubeconfig(
+            "users", exec={"command": "kubelogin", "args": ["get-token", "--login", "azurecli"]}
+        ),
+        {"allowed_exec_plugins": frozenset({"kubelogin"})},
+        None,
+    ),
+    (
+        "exec-aws-endpoint-env",
+        kubeconfig(
+            "users", exec={**AWS, "env": [{"name": "AWS_ENDPOINT_URL_STS", "value": "http://x"}]}
+        ),
+        {"allowed_exec_plugins": frozenset({"aws"})},
+        "kubeconfig-exec",
+    ),
+    (
+        "exec-command-twice",
+        kubeconfig("users", exec={**AWS, "COMMAND": "/bin/sh"}),
+        {"allowed_exec_plugins": frozenset({"aws"})},
+        "kubeconfig-exec",
+    ),
     ("exec-not-a-map", kubeconfig("users", exec="sh"), {}, "kubeconfig-exec"),
     ("exec-upper-key", kubeconfig("users", EXEC=EXEC_SH), {}, "kubeconfig-exec"),
     ("exec-unused-user", kubeconfig("users", 1, exec=EXEC_SH), {}, "kubeconfig-exec"),
@@ -593,6 +639,9 @@ COMMAND_CASES = [
     ("kubectl", "--address get proxy", "flag-unknown"),
     ("kubectl", "-A get pods", "flag-unknown"),
     ("kubectl", "config --flatten view view", "flag-unknown"),
+    ("kubectl", "-hn proxy get pods", "flag-unknown"),
+    ("kubectl", "-hn=x get pods", None),
+    ("kubectl", "get pods -An kube-system", None),
     # commands
     ("kubectl", "proxy", "verb-denied"),
     ("kubectl", "proxy --port 8001", "verb-denied"),
@@ -758,6 +807,7 @@ COMMAND_CASES = [
     ("helm", "repo add x http://169.254.169.254", "address"),
     ("helm", "search hub x --endpoint http://169.254.169.254", "address"),
     ("helm", "install web file:///etc/x", "url"),
+    ("helm", "install web mychart --repo https://charts.example.com --dependency-update", "url"),
     ("helm", "list | sh", "shell"),
     # istioctl
     ("istioctl", "analyze -n default", None),
