@@ -244,6 +244,15 @@ def _check_flag_files(
         _check_file_value(policy, flag.spelled, flag.value, stdin=False, schemes=())
     elif flag.name in rules.url_flags:
         _check_url_value(policy, flag.spelled, flag.value, _OCI)
+    elif flag.name == "set" and rules.set_path_keys and not policy.allow_local_files:
+        key = flag.value.split("=", 1)[0].strip().lower()
+        if key in rules.set_path_keys:
+            raise deny(
+                "file-path",
+                f"{flag.spelled} {shown(key)}",
+                "names a directory on the server",
+                "use the charts built into the CLI",
+            )
     elif flag.name == "output" and not policy.allow_local_files:
         fmt = flag.value.split("=", 1)[0]
         if fmt.lower().endswith("file") or not _OUTPUT_FORMAT.match(fmt):

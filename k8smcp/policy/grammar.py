@@ -124,6 +124,8 @@ class ToolRules:
     interactive: frozenset[str]
     denied: dict[Path, tuple[str, str]]  # path -> (rule, what to do instead)
     read_only: frozenset[Path]  # paths (and everything under them) that cannot write
+    # --set keys whose value is a path on the server (istioctl installPackagePath)
+    set_path_keys: frozenset[str] = frozenset()
 
 
 def paths(*specs: str) -> frozenset[Path]:

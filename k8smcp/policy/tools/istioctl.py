@@ -115,6 +115,7 @@ GRAMMAR = Grammar(
 )
 
 RULES = ToolRules(
+    set_path_keys=frozenset({"installpackagepath", "spec.installpackagepath"}),
     target=frozenset({"kubeconfig"}),
     impersonation=frozenset({"as", "as-uid", "as-group"}),
     binary=frozenset(),
