@@ -15,7 +15,7 @@ from k8smcp.policy.address import HTTP_SCHEMES, check_url, looks_like_url
 from k8smcp.policy.base import Policy, deny, shown
 from k8smcp.policy.grammar import Grammar, ToolRules, paths
 from k8smcp.policy.parse import Flag, Parsed, is_false, parse
-from k8smcp.policy.tools import GRAMMARS, RULES
+from k8smcp.policy.tools import GRAMMARS, TOOL_RULES
 
 _SHELL_TOKENS = frozenset(
     {"|", "||", "&", "&&", ";", ";;", ">", ">>", "<", "<<", "<<<", "|&", "&>", "&>>", ">&", "<&"}
@@ -45,7 +45,7 @@ def check_command(policy: Policy, tool: str, args: list[str]) -> None:
             "is not a tool k8smcp knows",
             "use kubectl, helm, istioctl or argocd",
         )
-    rules = RULES[tool]
+    rules = TOOL_RULES[tool]
     _check_shell(args)
     parsed = parse(grammar, args)
     server = policy.is_server
@@ -84,7 +84,7 @@ def is_read_only(tool: str, args: list[str]) -> bool:
     parsed = parse(grammar, args)
     if parsed.unknown_command is not None or parsed.early_unknown or parsed.dash_value:
         return False
-    return _read_only(RULES[tool], parsed)
+    return _read_only(TOOL_RULES[tool], parsed)
 
 
 def _read_only(rules: ToolRules, parsed: Parsed) -> bool:

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 from k8smcp.errors import PolicyDeniedError
 from k8smcp.policy import Policy, check_command, check_url
-from k8smcp.policy.tools import GRAMMARS
-from k8smcp.policy.tools import RULES as TOOL_RULES
+from k8smcp.policy.tools import GRAMMARS, TOOL_RULES
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 POLICY = Policy.server(resolver=lambda host: ["203.0.113.7"])

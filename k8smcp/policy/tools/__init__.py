@@ -10,4 +10,4 @@ from k8smcp.policy.tools import argocd, helm, istioctl, kubectl
 
 _MODULES = (kubectl, helm, istioctl, argocd)
 GRAMMARS: dict[str, Grammar] = {m.GRAMMAR.tool: m.GRAMMAR for m in _MODULES}
-RULES: dict[str, ToolRules] = {m.GRAMMAR.tool: m.RULES for m in _MODULES}
+TOOL_RULES: dict[str, ToolRules] = {m.GRAMMAR.tool: m.RULES for m in _MODULES}
