@@ -11,7 +11,7 @@ API::
     policy = Policy.server(allowed_exec_plugins=frozenset({"kubelogin"}))  # or Policy.local()
     check_kubeconfig(policy, kubeconfig.data)        # the parsed kubeconfig dict
     check_command(policy, "kubectl", args)           # args after the tool name (split)
-    check_url(policy, url, field="-f")               # the address policy alone
+    check_url(policy, url, field="-f", schemes=("http", "https"))  # address policy alone
     is_read_only("kubectl", args)                    # for MCP readOnlyHint / audits
 
 Call order in the service: ``check_command`` first (cheap, no I/O), then
@@ -30,9 +30,10 @@ Rule ids (``RULES``):
 - ``kubeconfig-exec``: a user ``exec`` plugin or ``auth-provider`` not on
   ``allowed_exec_plugins``. An allowed plugin runs by bare name only (a path such as
   ``/tmp/x/aws`` is refused even when ``aws`` is allowed); ``aws`` must run as ``aws eks
-  get-token``, ``kubelogin`` as ``kubelogin get-token``; ``exec.env`` may not set
-  variables that load code or name paths (``LD_*``, ``PATH``, ``*_FILE``, ...); an
-  auth-provider may not carry ``cmd-path``.
+  get-token``, ``kubelogin`` as ``kubelogin get-token``; no plugin argument may name a
+  path or URL; ``exec.env`` may not set variables that load code, name paths or
+  endpoints (``LD_*``, ``PATH``, ``*_FILE``, ``*_PROXY``, ``*ENDPOINT*``, ...); keys
+  may not repeat in another case; an auth-provider may not carry ``cmd-path``.
 - ``kubeconfig-file``: ``certificate-authority``, ``client-certificate``,
   ``client-key``, ``tokenFile``, OIDC ``idp-certificate-authority`` (any key case).
 - ``address``: ``server``, ``proxy-url``, OIDC ``idp-issuer-url`` and URL arguments:
@@ -40,7 +41,8 @@ Rule ids (``RULES``):
   server level; ``denied_servers`` always; a non-empty ``allowed_servers`` admits only
   hostnames it lists (``*.example.com`` works) or addresses in its CIDRs. Names are
   resolved and every address checked (IPv4 inside IPv6 too). Loopback is allowed.
-- ``url``: a malformed URL, a scheme the place does not accept, or ``allow_urls=False``.
+- ``url``: a malformed URL, a scheme the place does not accept, ``allow_urls=False``, or
+  helm ``--dependency-update`` (it fetches repositories named inside the chart).
 - ``impersonation``: ``--as``, ``--as-group``, ``--as-uid``, ``--as-user-extra``, helm
   ``--kube-as-*``, kubeconfig ``as*`` fields, unless ``allow_impersonation``.
 - ``flag-target``: flags that change the cluster, credentials or client config (kubectl
@@ -54,7 +56,9 @@ Rule ids (``RULES``):
   pick another entry of the same, fully checked kubeconfig.
 - ``flag-binary``: helm ``--post-renderer``/``--post-renderer-args``.
 - ``flag-unknown``: a flag before the command that is not a global flag (cobra would
-  guess whether it takes a value, and a wrong guess changes which command runs).
+  guess whether it takes a value, and a wrong guess changes which command runs), or a
+  bundle like ``-hn`` whose value would be a command name (``kubectl -hn proxy get``
+  runs ``proxy``: pflag and cobra read it differently).
 - ``dash-name``: a value-taking flag followed by an argument starting with ``-``
   (``-n --server=x``): ``--flag=-value`` still works.
 - ``verb-unknown``: a command or subcommand the tool does not have; kubectl and argocd
@@ -73,8 +77,9 @@ Rule ids (``RULES``):
   ``--from-file``, ``--from-env-file``, ``--set-file``, helm ``--ca-file`` etc., ``-o
   jsonpath-file=``/``go-template-file=``), commands that work on server paths (kubectl
   ``kustomize``; helm ``create``, ``package``, ``lint``, ``verify``, ``dependency``,
-  ``push``, ``repo index``), helm chart arguments that are not NAME, REPO/NAME or a URL,
-  istioctl ``analyze FILE``, argocd ``appset create FILE``. Unless ``allow_local_files``.
+  ``push``, ``repo index``), helm chart arguments that are not NAME, REPO/NAME or a URL
+  (also after ``--``), istioctl ``analyze FILE`` and ``--set installPackagePath=``,
+  argocd ``appset create FILE``. Unless ``allow_local_files``.
 - ``registry-login``: helm ``registry login`` unless ``allow_registry_login``.
 - ``argocd-core``: argocd commands without ``--core`` (they would need an Argo CD API
   server login); ``version``, ``completion`` and ``help`` are exempt.
@@ -83,10 +88,20 @@ Rule ids (``RULES``):
   do nothing or something unintended.
 - ``read-only``: with ``read_only``, any command outside the per-tool allowlist.
 
+The per-CLI tables (commands, aliases, flags, refusals) are in ``policy/tools/``, one
+module per CLI; ``policy/parse.py`` reads a command line the way cobra and pflag do.
+
 Decisions worth knowing: ``logs -f``, ``get -w`` and other long-running reads are
 allowed (the executor's timeout kills the process group); ``exec POD -- CMD`` is
 allowed (it runs in the pod) but not in read-only mode; argocd ``--core`` runs a
 short-lived API server on loopback for the call's duration.
+
+Known limits: loopback is allowed by default (the test clusters listen there), so a
+caller can point kubectl or helm at other services on the server's loopback; on a
+shared host set ``denied_servers=("127.0.0.0/8", "::1")`` unless the clusters are local.
+DNS rebinding and HTTP redirects happen after the check (see ``address``). The policy
+never sees stdin, so content sent there (an IstioOperator naming
+``spec.installPackagePath``) is not checked.
 """
 
 from __future__ import annotations
