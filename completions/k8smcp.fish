@@ -1,0 +1,1 @@
+complete --command k8smcp --no-files --arguments "(env _K8SMCP_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) k8smcp)" --condition "env _K8SMCP_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) k8smcp"
