@@ -103,6 +103,31 @@ def test_argocd_version(testbed_bin_dir) -> None:
     assert "argocd: v3.6.1" in out.stdout
 
 
+APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: https://example.invalid/repo.git, path: guestbook, targetRevision: HEAD}
+  destination: {server: https://kubernetes.default.svc, namespace: default}
+"""
+
+
+def test_argocd_core_lists_an_application(cluster_b: Cluster, tmp_path) -> None:
+    cluster_b.install_argocd()
+    cluster_b.kubectl("apply", "-f", "-", input=APPLICATION)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_bytes(base64.b64decode(cluster_b.kubeconfig_b64(namespace="argocd")))
+    argocd = str(tb_pkg.binary("argocd"))
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [argocd, "app", "list", "--core"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert "argocd/guestbook" in out.stdout
+
+
 def test_stop_apiserver_then_stop_leaves_nothing_behind(testbed_bin_dir) -> None:
     # A separate testbed, so the session one stays up for the other tests.
     tb = tb_pkg.start_testbed()

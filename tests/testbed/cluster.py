@@ -154,6 +154,35 @@ class Cluster:
             )
         return proc
 
+    def kubeconfig_b64(self, *, namespace: str | None = None, viewer: bool = False) -> str:
+        """The admin (or viewer) kubeconfig as base64, its context namespace replaced.
+
+        For tools that read the namespace from the kubeconfig, e.g. ``argocd --core``.
+        """
+        path = self.viewer_kubeconfig if viewer else self.admin_kubeconfig
+        config = yaml.safe_load(path.read_text())
+        if namespace is not None:
+            config["contexts"][0]["context"]["namespace"] = namespace
+        return _b64(yaml.safe_dump(config, sort_keys=False))
+
+    def install_argocd(self, namespace: str = "argocd") -> None:
+        """Install Argo CD's core-install.yaml (CRDs, config maps, RBAC and its
+        workloads, which run as kwok pods) into ``namespace``; idempotent.
+
+        ``argocd ... --core`` then works with a kubeconfig whose context namespace is
+        ``namespace`` (see ``kubeconfig_b64(namespace=...)``).
+        """
+        manifest = testbed.share_dir() / "argocd" / "core-install.yaml"
+        self.kubectl("create", "namespace", namespace, check=False)
+        self.kubectl("apply", "--server-side", "-n", namespace, "-f", str(manifest))
+        self.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "crd/applications.argoproj.io",
+            "crd/appprojects.argoproj.io",
+            "--timeout=60s",
+        )
+
     def stop_apiserver(self) -> None:
         """Stop only this cluster's kube-apiserver (for failure tests)."""
         _kill([p.popen for p in self._procs if p.name == "kube-apiserver"])
