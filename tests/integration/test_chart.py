@@ -45,6 +45,8 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "config": {"passEnv": ["AWS_PROFILE"], "allowedExecPlugins": ["aws", "kubelogin"]},
         **ON_KWOK,
     },
+    "token-as-file": {"auth": {"mountAsFile": True}, **ON_KWOK},
+    "no-auth-behind-a-proxy": {"auth": {"enabled": False, "insecureNoAuth": True}},
     "read-only-with-token": {
         "auth": {"token": "chart-test-token"},
         "config": {
@@ -141,7 +143,9 @@ def test_template_passes_a_server_side_dry_run(
     # Deployments are only warned about (pods are what `enforce` refuses).
     assert "would violate PodSecurity" not in done.stderr, done.stderr
     applied = {item["kind"] for item in json.loads(done.stdout)["items"]}
-    expected = {"ServiceAccount", "Secret", "Service", "Deployment"}
+    expected = {"ServiceAccount", "Service", "Deployment"}
+    if name != "no-auth-behind-a-proxy":
+        expected.add("Secret")
     if name == "everything-on":
         expected |= {"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"}
     assert applied == expected
@@ -183,11 +187,31 @@ def test_rendered_objects_follow_the_values(helm: Helm, tmp_path: Path) -> None:
     assert "k8smcp.example.com" in container_env(everything)["K8SMCP_ALLOWED_HOSTS"].split(",")
     assert everything["NetworkPolicy"]["spec"]["policyTypes"] == ["Ingress", "Egress"]
 
+    as_file = render("token-as-file")
+    env = container_env(as_file)
+    assert "K8SMCP_AUTH_TOKEN" not in env
+    assert env["K8SMCP_AUTH_TOKEN_FILE"] == "/var/run/secrets/k8smcp/token"
+    volumes = as_file["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}} in volumes
+    assert any(v.get("secret", {}).get("secretName") == "k8smcp-auth" for v in volumes)
 
-def test_unknown_config_key_fails_the_render(helm: Helm) -> None:
-    done = helm("template", "k8smcp", str(CHART), "--set", "config.readOnlyy=true", check=False)
+    no_auth = render("no-auth-behind-a-proxy")
+    env = container_env(no_auth)
+    assert env["K8SMCP_INSECURE_NO_AUTH"] == "true" and "K8SMCP_AUTH_TOKEN" not in env
+    assert "Secret" not in no_auth
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "config.readOnlyy=true"], "config.readOnlyy is not a k8smcp setting"),
+        (["--set", "auth.enabled=false"], "set auth.insecureNoAuth=true as well"),
+    ],
+)
+def test_bad_values_fail_the_render(helm: Helm, args: list[str], message: str) -> None:
+    done = helm("template", "k8smcp", str(CHART), *args, check=False)
     assert done.returncode != 0
-    assert "config.readOnlyy is not a k8smcp setting" in done.stderr
+    assert message in done.stderr
 
 
 def test_install_waits_for_the_rollout_on_kwok(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ GO_PSEUDO = re.compile(r"^v\d+\.\d+\.\d+-\d{14}-[0-9a-f]{12}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 # Dockerfile build arg -> (key in tests/testbed/versions, how to turn it into the arg)
-PINNED = {
+PINNED: dict[str, tuple[str, Callable[[str], str]]] = {
     "KUBECTL_VERSION": ("KUBECTL", str),
     "HELM_VERSION": ("HELM", str),
     "ISTIO_VERSION": ("ISTIO", str),

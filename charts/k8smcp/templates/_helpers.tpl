@@ -40,6 +40,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (printf "%s-auth" (include "k8smcp.fullname" .)) .Values.auth.existingSecret }}
 {{- end }}
 
+{{- define "k8smcp.authSecretKey" -}}
+{{- ternary .Values.auth.existingSecretKey "token" (ne .Values.auth.existingSecret "") }}
+{{- end }}
+
 {{/*
 config key -> the K8SMCP_* variable of `k8smcp serve` it sets. Every key of
 .Values.config must be here (the template fails otherwise), and every variable of
@@ -51,6 +55,7 @@ timeout: K8SMCP_TIMEOUT
 maxTimeout: K8SMCP_MAX_TIMEOUT
 maxOutputBytes: K8SMCP_MAX_OUTPUT_BYTES
 maxConcurrency: K8SMCP_MAX_CONCURRENCY
+queueTimeout: K8SMCP_QUEUE_TIMEOUT
 maxKubeconfigBytes: K8SMCP_MAX_KUBECONFIG_BYTES
 maxBodyBytes: K8SMCP_MAX_BODY_BYTES
 passEnv: K8SMCP_PASS_ENV
@@ -67,6 +72,8 @@ allowedHosts: K8SMCP_ALLOWED_HOSTS
 allowedOrigins: K8SMCP_ALLOWED_ORIGINS
 allowImpersonation: K8SMCP_ALLOW_IMPERSONATION
 allowRegistryLogin: K8SMCP_ALLOW_REGISTRY_LOGIN
+allowLocalFiles: K8SMCP_ALLOW_LOCAL_FILES
+allowUrls: K8SMCP_ALLOW_URLS
 redactSecrets: K8SMCP_REDACT_SECRETS
 {{- end }}
 
@@ -123,11 +130,21 @@ redactSecrets: K8SMCP_REDACT_SECRETS
 {{- end }}
 {{- end }}
 {{- if .Values.auth.enabled }}
+{{- if .Values.auth.mountAsFile }}
+- name: K8SMCP_AUTH_TOKEN_FILE
+  value: /var/run/secrets/k8smcp/token
+{{- else }}
 - name: K8SMCP_AUTH_TOKEN
   valueFrom:
     secretKeyRef:
       name: {{ include "k8smcp.authSecretName" . }}
-      key: {{ ternary .Values.auth.existingSecretKey "token" (ne .Values.auth.existingSecret "") }}
+      key: {{ include "k8smcp.authSecretKey" . }}
+{{- end }}
+{{- else if .Values.auth.insecureNoAuth }}
+- name: K8SMCP_INSECURE_NO_AUTH
+  value: "true"
+{{- else }}
+{{- fail "auth.enabled=false: the server refuses to listen beyond loopback without a token; set auth.insecureNoAuth=true as well if a proxy in front of it authenticates every request" }}
 {{- end }}
 {{- with .Values.defaultKubeconfig.existingSecret }}
 - name: K8SMCP_KUBECONFIG_B64
