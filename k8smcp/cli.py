@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,7 +18,7 @@ import typer
 
 from k8smcp import __version__, config
 from k8smcp.config import Mode, Settings
-from k8smcp.errors import K8sMcpError
+from k8smcp.errors import K8sMcpError, UsageError
 from k8smcp.output import print_error
 
 T = TypeVar("T")
@@ -36,6 +37,7 @@ PASSTHROUGH = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 LIMITS = "Limits"
 BINARIES = "Binaries"
 KUBECONFIG = "Kubeconfig"
+HTTP = "HTTP"
 
 # Options shared by the commands that execute tools. Declared once, used in each signature.
 KubeconfigB64 = Annotated[
@@ -140,6 +142,103 @@ LogLevel = Annotated[
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+POLICY = "Policy"
+ReadOnly = Annotated[
+    bool,
+    typer.Option(
+        "--read-only",
+        envvar="K8SMCP_READ_ONLY",
+        help="Run only commands that cannot change a cluster (an allowlist per tool).",
+        rich_help_panel=POLICY,
+    ),
+]
+AllowedExecPlugins = Annotated[
+    str,
+    typer.Option(
+        envvar="K8SMCP_ALLOWED_EXEC_PLUGINS",
+        help="Comma-separated exec/auth-provider plugins a kubeconfig may run, by bare "
+        "name (e.g. kubelogin,aws). serve: none by default; run/stdio: any unless set.",
+        rich_help_panel=POLICY,
+    ),
+]
+AllowedServers = Annotated[
+    str,
+    typer.Option(
+        envvar="K8SMCP_ALLOWED_SERVERS",
+        help="Comma-separated hostnames (*.example.com) and CIDRs: when set, the only "
+        "API servers, proxies and URLs calls may reach.",
+        rich_help_panel=POLICY,
+    ),
+]
+DeniedServers = Annotated[
+    str,
+    typer.Option(
+        envvar="K8SMCP_DENIED_SERVERS",
+        help="Comma-separated hostnames and CIDRs calls may never reach (link-local and "
+        "cloud metadata addresses are refused at server level anyway).",
+        rich_help_panel=POLICY,
+    ),
+]
+AllowImpersonation = Annotated[
+    bool | None,
+    typer.Option(
+        "--allow-impersonation/--deny-impersonation",
+        envvar="K8SMCP_ALLOW_IMPERSONATION",
+        help="--as/--as-group in commands and kubeconfigs. Default: denied by serve.",
+        rich_help_panel=POLICY,
+        show_default=False,
+    ),
+]
+AllowLocalFiles = Annotated[
+    bool | None,
+    typer.Option(
+        "--allow-local-files/--deny-local-files",
+        envvar="K8SMCP_ALLOW_LOCAL_FILES",
+        help="File arguments (-f PATH, --from-file, chart directories) read on this host. "
+        "Default: denied by serve (manifests come through stdin).",
+        rich_help_panel=POLICY,
+        show_default=False,
+    ),
+]
+AllowRegistryLogin = Annotated[
+    bool | None,
+    typer.Option(
+        "--allow-registry-login/--deny-registry-login",
+        envvar="K8SMCP_ALLOW_REGISTRY_LOGIN",
+        help="helm registry login. Default: denied by serve.",
+        rich_help_panel=POLICY,
+        show_default=False,
+    ),
+]
+AllowUrls = Annotated[
+    bool,
+    typer.Option(
+        "--allow-urls/--deny-urls",
+        envvar="K8SMCP_ALLOW_URLS",
+        help="URL arguments (apply -f https://..., helm --repo), checked by the address "
+        "policy; --deny-urls refuses them all.",
+        rich_help_panel=POLICY,
+    ),
+]
+RedactSecrets = Annotated[
+    bool | None,
+    typer.Option(
+        "--redact-secrets/--no-redact-secrets",
+        envvar="K8SMCP_REDACT_SECRETS",
+        help="Replace Secret data in json/yaml output. Default: on for serve.",
+        rich_help_panel=POLICY,
+        show_default=False,
+    ),
+]
+QueueTimeout = Annotated[
+    float,
+    typer.Option(
+        envvar="K8SMCP_QUEUE_TIMEOUT",
+        min=0.001,
+        help="Seconds a call waits for a free slot before it is refused (HTTP 429).",
+        rich_help_panel=LIMITS,
+    ),
+]
 
 
 def _version_callback(value: bool) -> None:
@@ -160,7 +259,19 @@ def _root(
     """Run Kubernetes CLIs for LLM agents, people and scripts."""
 
 
-_NOT_SETTINGS = frozenset({"tool", "args", "json_out"})
+_NOT_SETTINGS = frozenset(
+    {"tool", "args", "json_out", "auth_token", "auth_token_file", "insecure_no_auth"}
+)
+_POLICY_OPTIONS = (
+    "read_only",
+    "allowed_exec_plugins",
+    "allowed_servers",
+    "denied_servers",
+    "allow_impersonation",
+    "allow_local_files",
+    "allow_registry_login",
+    "allow_urls",
+)
 
 
 def _settings(mode: Mode, params: dict[str, Any]) -> Settings:
@@ -174,7 +285,7 @@ def _settings(mode: Mode, params: dict[str, Any]) -> Settings:
         for tool in ("kubectl", "helm", "istioctl", "argocd")
         if (path := values.pop(f"{tool}_bin", None))
     }
-    pass_env = tuple(n.strip() for n in values.pop("pass_env", "").split(",") if n.strip())
+    pass_env = _csv(values.pop("pass_env", ""))
     b64 = values.pop("kubeconfig_b64", None)
     path = values.pop("kubeconfig", None)
     context = values.pop("context", None)
@@ -191,9 +302,34 @@ def _settings(mode: Mode, params: dict[str, Any]) -> Settings:
         )
     if "timeout" in values:
         values["default_timeout"] = values.pop("timeout")
+    values["policy"] = _policy(mode, {k: values.pop(k) for k in _POLICY_OPTIONS if k in values})
+    if values.get("redact_secrets") is None:
+        values["redact_secrets"] = mode == "server"
+    for name in ("allowed_hosts", "allowed_origins"):
+        if name in values:
+            values[name] = _csv(values[name])
     return Settings(
         mode=mode, binaries=binaries, pass_env=pass_env, default_kubeconfig=default, **values
     )
+
+
+def _policy(mode: Mode, options: dict[str, Any]) -> Any:
+    """The Policy of ``mode``, with the operator's options applied where they were given."""
+    from k8smcp.policy import Policy
+
+    overrides: dict[str, Any] = {}
+    for name, value in options.items():
+        if name in ("allowed_servers", "denied_servers"):
+            value = _csv(value) or None
+        elif name == "allowed_exec_plugins":
+            value = frozenset(_csv(value)) or None
+        if value is not None:
+            overrides[name] = value
+    return Policy.server(**overrides) if mode == "server" else Policy.local(**overrides)
+
+
+def _csv(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def _guard(fn: Callable[[], T], *, as_json: bool = False) -> T:
@@ -227,6 +363,16 @@ def run(
     max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
     max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
     pass_env: PassEnv = "",
+    read_only: ReadOnly = False,
+    allowed_exec_plugins: AllowedExecPlugins = "",
+    allowed_servers: AllowedServers = "",
+    denied_servers: DeniedServers = "",
+    allow_impersonation: AllowImpersonation = None,
+    allow_local_files: AllowLocalFiles = None,
+    allow_registry_login: AllowRegistryLogin = None,
+    allow_urls: AllowUrls = True,
+    redact_secrets: RedactSecrets = None,
+    queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,
@@ -248,7 +394,7 @@ def run(
     tool_args = list(args or [])
     settings = _guard(lambda: _settings("local", ctx.params), as_json=json_out)
     stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
-    call = ToolCall(tool=tool, command=tool_args, stdin=stdin, timeout=timeout)
+    call = ToolCall(tool=tool, command=tool_args, stdin=stdin, timeout=timeout, client="cli")
     result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
     _finish(result, json_out)
 
@@ -265,6 +411,16 @@ def stdio(
     max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
     max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
     pass_env: PassEnv = "",
+    read_only: ReadOnly = False,
+    allowed_exec_plugins: AllowedExecPlugins = "",
+    allowed_servers: AllowedServers = "",
+    denied_servers: DeniedServers = "",
+    allow_impersonation: AllowImpersonation = None,
+    allow_local_files: AllowLocalFiles = None,
+    allow_registry_login: AllowRegistryLogin = None,
+    allow_urls: AllowUrls = True,
+    redact_secrets: RedactSecrets = None,
+    queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,
@@ -325,7 +481,62 @@ def serve(
             rich_help_panel=LIMITS,
         ),
     ] = config.DEFAULT_MAX_BODY_BYTES,
+    auth_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="K8SMCP_AUTH_TOKEN",
+            help="Bearer token(s) clients must send to /mcp and /tools (comma-separated).",
+            rich_help_panel=HTTP,
+            show_default=False,
+        ),
+    ] = None,
+    auth_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="K8SMCP_AUTH_TOKEN_FILE",
+            help="File with bearer tokens, one per line (e.g. a mounted Secret).",
+            rich_help_panel=HTTP,
+            show_default=False,
+        ),
+    ] = None,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            envvar="K8SMCP_INSECURE_NO_AUTH",
+            help="Listen beyond loopback without a token (only behind a proxy that authenticates).",
+            rich_help_panel=HTTP,
+        ),
+    ] = False,
+    allowed_hosts: Annotated[
+        str,
+        typer.Option(
+            envvar="K8SMCP_ALLOWED_HOSTS",
+            help="Comma-separated Host header values accepted (host or host:port; host:* "
+            "for any port; * for any). Default: loopback names.",
+            rich_help_panel=HTTP,
+        ),
+    ] = "",
+    allowed_origins: Annotated[
+        str,
+        typer.Option(
+            envvar="K8SMCP_ALLOWED_ORIGINS",
+            help="Comma-separated browser Origins accepted (e.g. https://app.example). "
+            "Default: loopback origins.",
+            rich_help_panel=HTTP,
+        ),
+    ] = "",
     pass_env: PassEnv = "",
+    read_only: ReadOnly = False,
+    allowed_exec_plugins: AllowedExecPlugins = "",
+    allowed_servers: AllowedServers = "",
+    denied_servers: DeniedServers = "",
+    allow_impersonation: AllowImpersonation = None,
+    allow_local_files: AllowLocalFiles = None,
+    allow_registry_login: AllowRegistryLogin = None,
+    allow_urls: AllowUrls = True,
+    redact_secrets: RedactSecrets = None,
+    queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,
@@ -344,7 +555,18 @@ def serve(
     from k8smcp.log import configure_logging
 
     configure_logging(log_level)
-    settings = _guard(lambda: _settings("server", ctx.params))
+
+    def server_settings() -> Settings:
+        tokens = _tokens(auth_token, auth_token_file)
+        if not tokens and not insecure_no_auth and not _is_loopback(host):
+            raise UsageError(
+                f"refusing to listen on {host} without authentication: set "
+                "K8SMCP_AUTH_TOKEN or K8SMCP_AUTH_TOKEN_FILE, or pass --insecure-no-auth "
+                "when a proxy in front of k8smcp authenticates"
+            )
+        return replace(_settings("server", ctx.params), auth_tokens=tokens)
+
+    settings = _guard(server_settings)
 
     import uvicorn
 
@@ -482,6 +704,25 @@ def tools(
         print_json([asdict(s) for s in statuses])
     else:
         print_tools(statuses)
+
+
+def _tokens(inline: str | None, file: Path | None) -> tuple[str, ...]:
+    tokens = list(_csv(inline))
+    if file is not None:
+        try:
+            tokens += [line.strip() for line in file.read_text().splitlines() if line.strip()]
+        except OSError as exc:
+            raise UsageError(f"cannot read the auth token file {file}: {exc.strerror}") from exc
+    return tuple(tokens)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _finish(result: Any, json_out: bool) -> None:

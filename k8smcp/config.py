@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from k8smcp.kubeconfig import Kubeconfig
+    from k8smcp.policy import Policy
 
 Mode = Literal["local", "server"]
 
@@ -23,6 +24,7 @@ DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
 DEFAULT_MAX_CONCURRENCY = 16
 DEFAULT_MAX_KUBECONFIG_BYTES = 256 * 1024
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_QUEUE_TIMEOUT = 30.0
 
 # Variables a child may inherit from the server: what a CLI needs to find binaries,
 # speak the right locale, reach the network through the operator's proxy and trust the
@@ -66,6 +68,22 @@ class Settings:
     # the kubeconfig found at launch (flag, env or ~/.kube/config); None if there is none
     default_kubeconfig: Kubeconfig | None = None
     log_level: str = "INFO"
+    # what callers may do (k8smcp.policy); the local level unless built otherwise
+    policy: Policy = field(default_factory=lambda: _local_policy())
+    # replace Secret values in kubectl/helm output (on by default for `serve`)
+    redact_secrets: bool = False
+    # seconds a call waits for a free execution slot before a 429 / BusyError
+    queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
+    # HTTP: bearer tokens (empty: no auth), Host and Origin allowlists
+    auth_tokens: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+
+
+def _local_policy() -> Policy:
+    from k8smcp.policy import Policy
+
+    return Policy.local()
 
 
 def child_env_base(settings: Settings) -> dict[str, str]:

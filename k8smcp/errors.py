@@ -13,11 +13,13 @@ machine-readable code::
     │  ├─ KubeconfigMissingError        3   400   missing_kubeconfig
     │  └─ KubeconfigTooLargeError       3   413   kubeconfig_too_large
     ├─ PolicyDeniedError                4   403   denied
+    ├─ AuthenticationError              6   401   unauthorized
+    ├─ MisdirectedRequestError          2   421   host_not_allowed
+    ├─ ForbiddenOriginError             2   403   origin_not_allowed
     ├─ BusyError                       75   429   busy
     ├─ BinaryNotFoundError            127   503   binary_not_found
     └─ ClientError (``k8smcp call``)    1    -    client_error
        ├─ ServerUnreachableError        5    -    server_unreachable
-       ├─ AuthenticationError           6    -    unauthorized
        └─ RemoteError                   7    -    remote_error
 
 A command that ran is never an error of k8smcp, whatever its exit code: it is a result.
@@ -104,6 +106,22 @@ class PolicyDeniedError(K8sMcpError):
     code = "denied"
 
 
+class MisdirectedRequestError(K8sMcpError):
+    """The Host header is not on K8SMCP_ALLOWED_HOSTS (a DNS-rebinding guard)."""
+
+    exit_code = 2
+    http_status = 421
+    code = "host_not_allowed"
+
+
+class ForbiddenOriginError(K8sMcpError):
+    """The browser Origin is not on K8SMCP_ALLOWED_ORIGINS."""
+
+    exit_code = 2
+    http_status = 403
+    code = "origin_not_allowed"
+
+
 class BusyError(K8sMcpError):
     """Every execution slot is taken and the call could not wait for one."""
 
@@ -134,10 +152,11 @@ class ServerUnreachableError(ClientError):
     code = "server_unreachable"
 
 
-class AuthenticationError(ClientError):
-    """The server refused our credentials (HTTP 401 or 403)."""
+class AuthenticationError(K8sMcpError):
+    """No valid bearer token (the server answers 401; ``k8smcp call`` exits 6)."""
 
     exit_code = 6
+    http_status = 401
     code = "unauthorized"
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import anyio
 import anyio.abc
 
-from k8smcp.errors import BinaryNotFoundError
+from k8smcp.errors import BinaryNotFoundError, BusyError
 from k8smcp.redact import redact_argv
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,18 @@ class Completed:
 
 
 class Executor:
-    """Runs invocations, at most ``max_concurrency`` at a time in this process."""
+    """Runs invocations, at most ``max_concurrency`` at a time in this process.
 
-    def __init__(self, *, max_output_bytes: int, max_concurrency: int) -> None:
+    A call waits up to ``queue_timeout`` seconds for a free slot, then is refused
+    with BusyError (HTTP 429) rather than queueing without bound.
+    """
+
+    def __init__(
+        self, *, max_output_bytes: int, max_concurrency: int, queue_timeout: float = 30.0
+    ) -> None:
         self.max_output_bytes = max_output_bytes
         self.max_concurrency = max_concurrency
+        self.queue_timeout = queue_timeout
         self._limiter: anyio.CapacityLimiter | None = None
 
     @property
@@ -83,13 +90,24 @@ class Executor:
 
         Raises:
             BinaryNotFoundError: the binary could not be started.
+            BusyError: no slot became free within ``queue_timeout``.
         """
-        async with self.limiter:
+        try:
+            with anyio.fail_after(self.queue_timeout):
+                await self.limiter.acquire()
+        except TimeoutError:
+            raise BusyError(
+                f"all {self.max_concurrency} execution slots stayed busy for "
+                f"{self.queue_timeout:g}s (K8SMCP_MAX_CONCURRENCY): retry later"
+            ) from None
+        try:
             workdir = Path(tempfile.mkdtemp(prefix="k8smcp-"))  # mode 0700
             try:
                 return await self._run(inv, workdir)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
+        finally:
+            self.limiter.release()
 
     async def _run(self, inv: Invocation, workdir: Path) -> Completed:
         env = dict(inv.env)

@@ -3,6 +3,7 @@
 Imported only by ``k8smcp serve`` (and tests): FastAPI and the MCP SDK are slow imports.
 """
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -19,9 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8smcp import __version__
+from k8smcp.config import Settings
 from k8smcp.errors import (
+    AuthenticationError,
+    ForbiddenOriginError,
     InvalidRequestError,
     K8sMcpError,
+    MisdirectedRequestError,
     RequestTooLargeError,
     UnknownToolError,
     error_body,
@@ -88,7 +93,7 @@ class ToolInfo(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 404, 413, 503)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 503)
 }
 
 
@@ -96,10 +101,11 @@ def build_app(service: Service) -> FastAPI:
     """The whole HTTP application for ``service``. Build a fresh one per server run."""
     settings = service.settings
     mcp = build_server(service)
+    security = _transport_security(settings)
     mcp_app = mcp.streamable_http_app(
         stateless_http=True,  # any replica can serve any call
         json_response=False,  # SSE keeps progress notifications and cancellation working
-        transport_security=_transport_security(settings.host),
+        transport_security=security,
         host=settings.host,
         max_request_body_size=settings.max_body_bytes,
     )
@@ -117,6 +123,8 @@ def build_app(service: Service) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # added last, so it runs first: nothing is read before the caller is known
+    app.add_middleware(Guard, tokens=settings.auth_tokens, security=security)
 
     @app.exception_handler(K8sMcpError)
     async def on_error(request: Request, exc: K8sMcpError) -> JSONResponse:
@@ -165,6 +173,7 @@ def build_app(service: Service) -> FastAPI:
 def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[ToolResponse]]:
     async def run(
         body: ToolRequest,
+        request: Request,
         x_kubeconfig: Annotated[str | None, Header(description="Base64 kubeconfig")] = None,
     ) -> ToolResponse:
         result = await service.call_tool(
@@ -176,6 +185,7 @@ def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[
                 timeout=body.timeout,
                 kubeconfig=x_kubeconfig or body.kubeconfig,
                 context=body.context,
+                client=request.client.host if request.client else "-",
             )
         )
         return ToolResponse(**result.to_dict())
@@ -188,24 +198,112 @@ def _describe(err: Any) -> str:
     return f"{where}: {err.get('msg', 'invalid')}"
 
 
-def _transport_security(host: str) -> TransportSecuritySettings:
-    """Host/Origin checks against DNS rebinding, armed when the server is loopback-only."""
-    try:
-        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        logger.warning(
-            "listening on %s: Host/Origin checks are off for /mcp; put the server behind "
-            "a proxy that controls the Host header",
-            host,
-        )
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Host/Origin allowlists against DNS rebinding, for /mcp (the SDK) and /tools (Guard).
+
+    Default: loopback names on any port. A server bound beyond loopback with no list
+    configured checks nothing (it must have auth; the Kubernetes chart sets the list).
+    """
+    hosts = list(settings.allowed_hosts)
+    origins = list(settings.allowed_origins)
+    if "*" in hosts or (not hosts and not _is_loopback(settings.host)):
+        if not hosts:
+            logger.warning(
+                "listening on %s with no K8SMCP_ALLOWED_HOSTS: Host/Origin checks are off",
+                settings.host,
+            )
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    names = ["127.0.0.1", "localhost", "[::1]"]
-    return TransportSecuritySettings(
-        allowed_hosts=[*names, *(f"{n}:*" for n in names)],
-        allowed_origins=[f"http://{n}:*" for n in names],
+    if not hosts:
+        hosts = [*LOOPBACK_NAMES, *(f"{name}:*" for name in LOOPBACK_NAMES)]
+    if not origins:
+        origins = [f"http://{name}:*" for name in LOOPBACK_NAMES]
+    return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _allowed(value: str, patterns: list[str]) -> bool:
+    """Whether a Host or Origin matches an entry: exact, or ``name:*`` for any port."""
+    for pattern in patterns:
+        if value == pattern:
+            return True
+        if pattern.endswith(":*") and value.rsplit(":", 1)[0] == pattern[:-2]:
+            return True
+    return False
+
+
+class Guard:
+    """Pure ASGI middleware for /mcp and /tools: bearer auth, then Host/Origin for /tools.
+
+    Tokens are compared in constant time. /health, /docs and /openapi.json stay open.
+    The SDK checks Host/Origin for /mcp itself, with the same allowlists.
+    """
+
+    def __init__(
+        self, app: ASGIApp, tokens: tuple[str, ...], security: TransportSecuritySettings
+    ) -> None:
+        self.app = app
+        self.tokens = [t.encode() for t in tokens]
+        self.security = security
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse the request (401, 421, 403) or hand it on."""
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/mcp" or path.startswith(("/mcp/", "/tools"))):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
+        if self.tokens and not self._authorized(headers.get("authorization", b"")):
+            await _send_error(
+                send,
+                AuthenticationError("a valid bearer token is required (Authorization: Bearer ...)"),
+                [(b"www-authenticate", b'Bearer realm="k8smcp"')],
+            )
+            return
+        if path.startswith("/tools") and self.security.enable_dns_rebinding_protection:
+            host = headers.get("host", b"").decode("latin-1")
+            origin = headers.get("origin", b"").decode("latin-1")
+            if not _allowed(host, self.security.allowed_hosts):
+                await _send_error(send, MisdirectedRequestError("Host header not allowed"))
+                return
+            if origin and not _allowed(origin, self.security.allowed_origins):
+                await _send_error(send, ForbiddenOriginError("Origin header not allowed"))
+                return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, header: bytes) -> bool:
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() != b"bearer" or not token:
+            return False
+        # compare against every token, so timing does not tell which one nearly matched
+        matches = [hmac.compare_digest(token.strip(), known) for known in self.tokens]
+        return any(matches)
+
+
+async def _send_error(
+    send: Send, exc: K8sMcpError, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(error_body(exc)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.http_status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
     )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -244,18 +342,9 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        exc = RequestTooLargeError(
-            f"request body is larger than {self.max_bytes} bytes (K8SMCP_MAX_BODY_BYTES)"
+        await _send_error(
+            send,
+            RequestTooLargeError(
+                f"request body is larger than {self.max_bytes} bytes (K8SMCP_MAX_BODY_BYTES)"
+            ),
         )
-        body = json.dumps(error_body(exc)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": exc.http_status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 _WHITESPACE = re.compile(rb"\s+")
+MAX_DEPTH = 32  # kubeconfigs nest five or six levels deep
 # Fields whose value is a file path, resolved by kubectl against the kubeconfig's directory.
 _PATH_FIELDS = {
     "clusters": ("certificate-authority",),
@@ -117,12 +118,34 @@ def parse(raw: bytes, *, context: str | None = None, max_bytes: int) -> Kubeconf
     if len(raw) > max_bytes:
         raise _too_large(max_bytes)
     try:
+        _check_shape(raw)
         data = yaml.load(raw, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise KubeconfigError(f"kubeconfig is not valid YAML{_where(exc)}") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise KubeconfigError("kubeconfig is not valid YAML: not UTF-8 text") from exc
     return _validate(data, context)
+
+
+def _check_shape(raw: bytes) -> None:
+    """Refuse YAML aliases and deep nesting before building any object.
+
+    An alias lets a 500-byte document expand to gigabytes once loaded or rendered
+    ("billion laughs"); no kubeconfig needs one. Reading the event stream costs no
+    more memory than the text itself.
+    """
+    depth = 0
+    for event in yaml.parse(raw, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise KubeconfigError(
+                "kubeconfig uses a YAML alias (*name): send it without anchors and aliases"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise KubeconfigError(f"kubeconfig nests deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def from_b64(text: str | bytes, *, context: str | None = None, max_bytes: int) -> Kubeconfig:

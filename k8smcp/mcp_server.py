@@ -24,6 +24,10 @@ from k8smcp.tools import TOOLS, ToolSpec
 logger = logging.getLogger(__name__)
 
 KUBECONFIG_HEADER = "x-kubeconfig"
+READ_ONLY_NOTE = (
+    "\n\nThis server is read-only: only commands that cannot change the cluster run "
+    "(get, describe, logs, ...)."
+)
 PROGRESS_INTERVAL = 2.0  # seconds between progress notifications of a running command
 
 INSTRUCTIONS = """k8smcp runs kubectl, helm, istioctl and argocd against a Kubernetes cluster.
@@ -55,15 +59,19 @@ def build_server(service: Service) -> MCPServer:
         instructions=INSTRUCTIONS,
         log_level="WARNING",  # MCPServer configures root logging; keep it quiet
     )
+    read_only = service.settings.policy.read_only
+    annotations = (
+        ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
+        if read_only
+        else ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
+    )
     for spec in TOOLS.values():
         server.add_tool(
             _tool_function(service, spec),
             name=spec.name,
             title=spec.title,
-            description=spec.description,
-            annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=True, open_world_hint=True
-            ),
+            description=spec.description + (READ_ONLY_NOTE if read_only else ""),
+            annotations=annotations,
         )
     for name, (title, fn) in PROMPTS.items():
         server.add_prompt(_prompt(name, title, fn))
@@ -103,6 +111,8 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
     ) -> Annotated[CallToolResult, CommandResult]:
         headers = ctx.headers
         sent = headers.get(KUBECONFIG_HEADER) if headers else None
+        request = ctx.request_context.request
+        peer = getattr(request, "client", None)
         call = ToolCall(
             tool=spec.name,
             command=command,
@@ -111,6 +121,7 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
             timeout=timeout,
             kubeconfig=sent or kubeconfig,
             context=context,
+            client=peer.host if peer else "stdio",
         )
         try:
             result = await _with_progress(ctx, service.call_tool(call))

@@ -1,17 +1,25 @@
 """call_tool(): the one path every front end takes from a request to a result.
 
-look up the tool → split the command → find the kubeconfig → check the request's limits
-→ execute → ToolResult. Front ends only translate their input into a ToolCall and the
-ToolResult (or a K8sMcpError) into their output.
+look up the tool → split the command → policy on the command → find the kubeconfig →
+policy on a kubeconfig the caller sent → check the request's limits → execute →
+ToolResult. Front ends only translate their input into a ToolCall and the ToolResult
+(or a K8sMcpError) into their output. Every call, refused or run, leaves one JSON line
+on the ``k8smcp.audit`` logger: never a kubeconfig, a token or a Secret value.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shlex
+import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
 
 from k8smcp import kubeconfig as kc
 from k8smcp.config import Settings, child_env_base
@@ -19,9 +27,12 @@ from k8smcp.errors import (
     BinaryNotFoundError,
     InvalidCommandError,
     InvalidRequestError,
+    K8sMcpError,
     KubeconfigMissingError,
 )
 from k8smcp.executor import Executor, Invocation
+from k8smcp.policy import check_command, check_kubeconfig
+from k8smcp.redact import redact_argv
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
 
 logger = logging.getLogger(__name__)
@@ -42,6 +53,7 @@ class ToolCall:
     timeout: float | None = None
     kubeconfig: str | None = None  # base64
     context: str | None = None
+    client: str = "-"  # who asked, for the audit line: a peer address, "stdio", "cli"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,7 @@ class Service:
         self.executor = Executor(
             max_output_bytes=settings.max_output_bytes,
             max_concurrency=settings.max_concurrency,
+            queue_timeout=settings.queue_timeout,
         )
         self._base_env = child_env_base(settings)
 
@@ -93,11 +106,25 @@ class Service:
         """Run ``call`` and return what the command did.
 
         Raises:
-            K8sMcpError: the request is unusable (unknown tool, bad command or kubeconfig,
-                missing binary); a command that ran and failed is a result, not an error.
+            K8sMcpError: the request is unusable or refused (unknown tool, bad command or
+                kubeconfig, policy, missing binary); a command that ran and failed is a
+                result, not an error.
         """
+        audit = _Audit(call)
+        try:
+            result = await self._call(call, audit)
+        except K8sMcpError as exc:
+            audit.refused(exc)
+            raise
+        audit.ran(result)
+        return result
+
+    async def _call(self, call: ToolCall, audit: _Audit) -> ToolResult:
         spec = get_tool(call.tool)
         args = split_command(spec, call.command)
+        audit.args = args
+        policy = self.settings.policy
+        check_command(policy, spec.name, args)
         timeout = self._timeout(call.timeout)
         if call.namespace is not None and not _NAMESPACE.match(call.namespace):
             raise InvalidRequestError(
@@ -106,6 +133,9 @@ class Service:
         config = self._kubeconfig(call)
         rendered: bytes | None = None
         if config is not None:
+            audit.cluster = urlsplit(config.server or "").netloc or None
+            if call.kubeconfig:  # a caller's kubeconfig; the operator's own is trusted
+                await anyio.to_thread.run_sync(check_kubeconfig, policy, config.data)
             rendered = config.render(namespace=call.namespace)
         elif call.namespace is not None:
             args = [spec.namespace_flag, call.namespace, *args]
@@ -119,15 +149,6 @@ class Service:
                 timeout=timeout,
                 tool_env=spec.env,
             )
-        )
-        audit.info(
-            "tool=%s argv=%s cluster=%s exit=%d timed_out=%s duration_ms=%d",
-            spec.name,
-            shlex.join(completed.argv[1:]),
-            (config.server if config else None) or "-",
-            completed.exit_code,
-            completed.timed_out,
-            completed.duration_ms,
         )
         return ToolResult(
             tool=spec.name,
@@ -222,6 +243,41 @@ def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
             f"command is empty: give the arguments after `{spec.name}`, e.g. `{spec.name} version`"
         )
     return args
+
+
+class _Audit:
+    """Collects what one call did and writes it as one JSON line on k8smcp.audit."""
+
+    def __init__(self, call: ToolCall) -> None:
+        self.call = call
+        self.started = time.monotonic()
+        self.args: list[str] | None = None
+        self.cluster: str | None = None
+
+    def ran(self, result: ToolResult) -> None:
+        outcome = "timeout" if result.timed_out else ("ok" if result.ok else "failed")
+        self._write(outcome, exit_code=result.exit_code, truncated=result.truncated)
+
+    def refused(self, exc: K8sMcpError) -> None:
+        outcome = "denied" if exc.code == "denied" else "error"
+        self._write(outcome, error=exc.code, rule=exc.extra.get("rule"))
+
+    def _write(self, outcome: str, **fields: Any) -> None:
+        if not audit.isEnabledFor(logging.INFO):
+            return
+        args = redact_argv(self.args) if self.args is not None else None
+        record = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "client": self.call.client,
+            "tool": self.call.tool,
+            "verb": next((a for a in args or () if not a.startswith("-")), None),
+            "args": args,
+            "cluster": self.cluster,
+            "outcome": outcome,
+            "duration_ms": int((time.monotonic() - self.started) * 1000),
+            **{k: v for k, v in fields.items() if v is not None},
+        }
+        audit.info("%s", json.dumps(record))
 
 
 def _version(output: str) -> str:

@@ -93,8 +93,11 @@ def closed_port() -> int:
 FAKE_CLI = textwrap.dedent(
     """\
     #!{python}
-    # A stand-in CLI for executor mechanics: hang, flood, env.
+    # A stand-in CLI for executor mechanics: hang, flood, env, sleep, exit. A leading
+    # "get" is skipped, so `get hang` passes the server-level policy as kubectl would.
     import json, os, subprocess, sys, time
+    if sys.argv[1:2] == ["get"]:
+        del sys.argv[1]
     mode = sys.argv[1] if len(sys.argv) > 1 else "env"
     if mode == "hang":
         child = subprocess.Popen(["sleep", "300"])

@@ -63,15 +63,15 @@ def test_health_tools_and_openapi(server: Any) -> None:
 
 
 def test_rest_runs_with_the_header_kubeconfig_first(server: Any) -> None:
-    header = b64(make_kubeconfig("https://header:1"))
-    body = b64(make_kubeconfig("https://body:1"))
+    header = b64(make_kubeconfig("https://127.0.0.2:1"))
+    body = b64(make_kubeconfig("https://127.0.0.3:1"))
     response = server.post(
         "kubectl", {"command": SERVER_PATH, "kubeconfig": body}, headers={"X-Kubeconfig": header}
     )
     assert response.status_code == 200
-    assert response.json()["stdout"] == "https://header:1"
+    assert response.json()["stdout"] == "https://127.0.0.2:1"
     response = server.post("kubectl", {"command": SERVER_PATH, "kubeconfig": body})
-    assert response.json()["stdout"] == "https://body:1"
+    assert response.json()["stdout"] == "https://127.0.0.3:1"
 
 
 def test_rest_answers_200_for_a_command_that_failed(server: Any, closed_port: int) -> None:
@@ -134,15 +134,15 @@ def test_rest_missing_binary_is_503(start_server: Any) -> None:
 
 
 def test_allow_default_kubeconfig_uses_the_servers_own(start_server: Any) -> None:
-    own = b64(make_kubeconfig("https://servers-own:1"))
+    own = b64(make_kubeconfig("https://127.0.0.5:1"))
     server = start_server("--allow-default-kubeconfig", env=k8smcp_env(K8SMCP_KUBECONFIG_B64=own))
     assert (
-        server.post("kubectl", {"command": SERVER_PATH}).json()["stdout"] == "https://servers-own:1"
+        server.post("kubectl", {"command": SERVER_PATH}).json()["stdout"] == "https://127.0.0.5:1"
     )
 
 
 def test_without_allow_default_the_servers_kubeconfig_is_ignored(start_server: Any) -> None:
-    own = b64(make_kubeconfig("https://servers-own:1"))
+    own = b64(make_kubeconfig("https://127.0.0.5:1"))
     server = start_server(env=k8smcp_env(K8SMCP_KUBECONFIG_B64=own))
     assert server.post("kubectl", {"command": SERVER_PATH}).json()["error"] == "missing_kubeconfig"
 
@@ -152,17 +152,17 @@ def test_without_allow_default_the_servers_kubeconfig_is_ignored(start_server: A
 
 @pytest.mark.anyio
 async def test_mcp_http_reads_the_x_kubeconfig_header(server: Any) -> None:
-    header = b64(make_kubeconfig("https://header:1"))
+    header = b64(make_kubeconfig("https://127.0.0.2:1"))
     result = await mcp_call(
         server.mcp_url, "kubectl", {"command": SERVER_PATH}, headers={"X-Kubeconfig": header}
     )
     assert not result.is_error
-    assert result.structured_content["stdout"] == "https://header:1"
-    argument = b64(make_kubeconfig("https://argument:1"))
+    assert result.structured_content["stdout"] == "https://127.0.0.2:1"
+    argument = b64(make_kubeconfig("https://127.0.0.4:1"))
     result = await mcp_call(
         server.mcp_url, "kubectl", {"command": SERVER_PATH, "kubeconfig": argument}
     )
-    assert result.structured_content["stdout"] == "https://argument:1"
+    assert result.structured_content["stdout"] == "https://127.0.0.4:1"
 
 
 @pytest.mark.anyio
@@ -177,7 +177,7 @@ async def test_concurrent_calls_each_see_their_own_kubeconfig(server: Any) -> No
     results: dict[int, str] = {}
 
     async def one(i: int) -> None:
-        sent = b64(make_kubeconfig(f"https://cluster-{i}:1"))
+        sent = b64(make_kubeconfig(f"https://127.0.1.{i}:1"))
         if i % 2:
             result = await mcp_call(
                 server.mcp_url, "kubectl", {"command": SERVER_PATH}, headers={"X-Kubeconfig": sent}
@@ -195,7 +195,7 @@ async def test_concurrent_calls_each_see_their_own_kubeconfig(server: Any) -> No
     async with anyio.create_task_group() as tg:
         for i in range(12):
             tg.start_soon(one, i)
-    assert results == {i: f"https://cluster-{i}:1" for i in range(12)}
+    assert results == {i: f"https://127.0.1.{i}:1" for i in range(12)}
 
 
 @pytest.mark.anyio
@@ -211,7 +211,7 @@ async def test_concurrency_cap_makes_calls_wait_their_turn(
         async with httpx.AsyncClient(timeout=60) as http:
             response = await http.post(
                 f"{server.url}/tools/kubectl",
-                json={"command": "sleep 0.8", "kubeconfig": b64(make_kubeconfig())},
+                json={"command": "get sleep 0.8", "kubeconfig": b64(make_kubeconfig())},
             )
         data = json.loads(response.json()["stdout"])
         spans.append((data["start"], data["end"]))
@@ -240,7 +240,7 @@ async def test_cancelled_call_kills_the_process_and_leaves_nothing(
         await mcp_call(
             server.mcp_url,
             "kubectl",
-            {"command": "hang"},
+            {"command": "get hang"},
             headers={"X-Kubeconfig": b64(make_kubeconfig())},
         )
     assert pids.exists(), "the command never started"
@@ -260,11 +260,11 @@ def test_nothing_is_left_behind_after_success_error_and_timeout(
 ) -> None:
     server = start_server(env=k8smcp_env(private_tmp, K8SMCP_KUBECTL_BIN=str(fake_cli)))
     sent = {"kubeconfig": b64(make_kubeconfig())}
-    assert server.post("kubectl", {"command": "env", **sent}).json()["ok"]
-    assert server.post("kubectl", {"command": "exit 3", **sent}).json()["exit_code"] == 3
-    timed = server.post("kubectl", {"command": "sleep 30", "timeout": 1, **sent}).json()
+    assert server.post("kubectl", {"command": "get env", **sent}).json()["ok"]
+    assert server.post("kubectl", {"command": "get exit 3", **sent}).json()["exit_code"] == 3
+    timed = server.post("kubectl", {"command": "get sleep 30", "timeout": 1, **sent}).json()
     assert timed["timed_out"] and timed["exit_code"] == 124
-    assert server.post("kubectl", {"command": "x", "kubeconfig": "%%"}).status_code == 400
+    assert server.post("kubectl", {"command": "get ns", "kubeconfig": "%%"}).status_code == 400
     assert list(private_tmp.iterdir()) == []
 
 
@@ -277,9 +277,22 @@ def test_logs_never_carry_the_kubeconfig_or_token(start_server: Any) -> None:
         {"command": "get pods --token=tok-on-the-command-line"},
         headers={"X-Kubeconfig": sent},
     )
+    server.post("kubectl", {"command": "config view"}, headers={"X-Kubeconfig": sent})
     server.stop()
     log = server.log.read_text()
-    assert "tool=kubectl" in log
+    audit = [
+        json.loads(line.split("k8smcp.audit: ", 1)[1])
+        for line in log.splitlines()
+        if "k8smcp.audit: " in line
+    ]
+    assert [(a["verb"], a["outcome"], a.get("rule")) for a in audit] == [
+        ("config", "denied", "raw-config"),
+        ("get", "denied", "flag-target"),
+        ("config", "ok", None),
+    ]
+    assert audit[1]["args"] == ["get", "pods", "--token=***"]
+    assert audit[2]["cluster"] == "127.0.0.1:1" and audit[2]["client"] == "127.0.0.1"
+    assert {"time", "tool", "duration_ms", "exit_code"} <= set(audit[2])
     assert SECRET_TOKEN not in log and sent not in log and "tok-on-the-command-line" not in log
 
 
@@ -289,13 +302,13 @@ def test_logs_never_carry_the_kubeconfig_or_token(start_server: Any) -> None:
 def test_call_sends_the_local_kubeconfig_in_the_header_and_exits_with_the_code(
     server: Any, closed_port: int
 ) -> None:
-    local = b64(make_kubeconfig("https://local-cluster:1"))
+    local = b64(make_kubeconfig("https://127.0.0.6:1"))
     env = k8smcp_env(K8SMCP_KUBECONFIG_B64=local, K8SMCP_URL=server.mcp_url)
     done = run_k8smcp(
         "call", "kubectl", "config", "view", "-o", "jsonpath={.clusters[0].cluster.server}", env=env
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "https://local-cluster:1"
+    assert done.stdout == "https://127.0.0.6:1"
     unreachable = b64(make_kubeconfig(f"https://127.0.0.1:{closed_port}"))
     env["K8SMCP_KUBECONFIG_B64"] = unreachable
     done = run_k8smcp("call", "kubectl", "get", "ns", env=env)
@@ -352,7 +365,7 @@ async def test_progress_over_http(start_server: Any, fake_cli: Path) -> None:
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
         async with Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
             result = await client.call_tool(
-                "kubectl", {"command": "sleep 2.5"}, progress_callback=on_progress
+                "kubectl", {"command": "get sleep 2.5"}, progress_callback=on_progress
             )
     assert not result.is_error
     assert seen and seen[0] is not None and seen[0].startswith("running for")

@@ -1,0 +1,467 @@
+"""Secret values in command output: redact them by parsing, refuse what cannot be parsed.
+
+Redaction keeps Secret values out of what a caller (usually a model) is shown; it is
+data hygiene, not a boundary: whoever holds the kubeconfig can read the same Secrets
+with their own kubectl. Two functions, both pure:
+
+- ``redact_secrets(tool, args, stdout)`` runs after a command. It parses the output as
+  JSON (one value or a stream of them, as ``-w -o json`` prints) or as a YAML stream
+  (``-o yaml``, ``helm get manifest``, ``helm template``, ``argocd app manifests``) and
+  replaces every value under ``data`` and ``stringData`` of each ``kind: Secret``, at any
+  depth (a ``List`` of mixed kinds, watch events, an API ``SecretList``), with
+  ``<redacted>``. Keys stay visible. A Secret's ``last-applied-configuration``
+  annotation (a JSON copy of it) is redacted the same way, and so are the manifests
+  inside a helm release (``helm status -o json``). Documents with nothing to redact are
+  returned byte for byte; a redacted JSON value is re-encoded with the indentation it
+  had (4 for kubectl, none for helm), a YAML document with ``safe_dump`` in place, so
+  the comments of the other documents (helm's ``# Source:``) stay. Output that is not
+  JSON or YAML (tables, ``describe``, logs) comes back unchanged, unless the command
+  asked for structured output that may carry Secrets and it does not parse (cut by the
+  output cap, or a watch stopped mid-object): then it is withheld with a notice.
+- ``secret_output_allowed(tool, args, stdin)`` runs before a command. Some commands
+  print Secret values as plain text, where no parser can find them; with redaction on,
+  the service refuses them (``check_secret_output`` raises the refusal, rule
+  ``secret-output``):
+
+  - kubectl with an output format other than json, yaml, kyaml, name or wide (jsonpath,
+    go-template, ``--template``, custom-columns, ...) on Secrets: a ``secret``/``secrets``
+    resource (``secret/x``, ``secrets.v1.``, ``pods,secrets``, ``create secret``), or
+    ``-f``/``-k`` content that is not known to hold no Secret (a URL, or stdin with a
+    Secret in it or that does not parse);
+  - kubectl ``set env --resolve`` (prints the values of the Secrets it references);
+  - helm ``get all`` (manifest and hooks as text among other sections); helm
+    ``install``/``upgrade``/``status`` printing a table with ``--dry-run`` or ``--debug``
+    (they add the manifests and hooks as text; ``--hide-secret`` leaves hook Secrets).
+    ``-o json``/``-o yaml`` of the same commands are redacted instead.
+
+Not covered: values that stop being a Secret's (``helm get values``, chart NOTES, a
+ConfigMap, a template that copies a ``lookup`` result elsewhere, ``exec`` output), and
+``kubectl describe secret`` needs nothing (it prints sizes only).
+
+Example::
+
+    >>> out = '{"kind":"Secret","data":{"password":"aHVudGVyMg=="}}'
+    >>> redact_secrets("kubectl", ["get", "--raw", "/api/v1/namespaces/a/secrets/db"], out)
+    '{"kind":"Secret","data":{"password":"<redacted>"}}'
+    >>> secret_output_allowed("kubectl", ["get", "secret", "db", "-o", "jsonpath={.data}"])
+    False
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+from k8smcp.errors import PolicyDeniedError
+from k8smcp.policy.parse import Parsed, is_false, parse
+from k8smcp.policy.tools import GRAMMARS
+
+try:  # libyaml is ~10x faster; PyYAML without it works the same
+    from yaml import CSafeDumper as _Dumper
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+__all__ = [
+    "REDACTED",
+    "RULE",
+    "check_secret_output",
+    "redact_secrets",
+    "secret_output_allowed",
+]
+
+REDACTED = "<redacted>"
+RULE = "secret-output"
+WITHHELD = (
+    "[k8smcp: output withheld: it may carry Secret values, and it could not be parsed to "
+    "redact them (cut by the output cap, or a watch stopped mid-object); narrow the query]\n"
+)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# formats kubectl prints as JSON/YAML (redacted) or without values at all
+_SAFE_FORMATS = frozenset({"", "json", "yaml", "kyaml", "name", "wide"})
+_STRUCTURED = frozenset({"json", "yaml", "kyaml"})
+_NO_WRAP = 1 << 30  # kubectl never folds long strings; neither may we
+
+
+class _Loader(_BaseLoader):
+    """The safe loader, without YAML 1.1 timestamps: a date stays the string it was."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _UnparseableError(Exception):
+    """The text is neither a JSON stream nor a YAML stream."""
+
+
+def redact_secrets(tool: str, args: list[str], stdout: str) -> str:
+    """``stdout`` with the values of every Secret's ``data`` and ``stringData`` redacted.
+
+    Args:
+        tool: the CLI that printed it (``kubectl``, ``helm``, ...).
+        args: its arguments after the tool name; only consulted when ``stdout`` does not
+            parse, to decide between returning it as is and withholding it.
+        stdout: what the command printed.
+
+    Returns:
+        ``stdout`` itself when there is nothing to redact; otherwise the redacted text in
+        the same format, or a notice when it should be structured but does not parse.
+    """
+    if not stdout.strip():
+        return stdout
+    try:
+        redacted = _redact_text(stdout)
+    except _UnparseableError:
+        return WITHHELD if _expects_secrets(tool, args) else stdout
+    return stdout if redacted is None else redacted
+
+
+def secret_output_allowed(tool: str, args: list[str], stdin: str | None = None) -> bool:
+    """False when ``args`` would print Secret values where redaction cannot find them.
+
+    Args:
+        tool: the CLI (``kubectl``, ``helm``, ``istioctl``, ``argocd``).
+        args: the arguments after the tool name, as the policy sees them.
+        stdin: what the call sends on stdin, if known (``-f -`` manifests); ``None``
+            counts as unknown.
+
+    >>> secret_output_allowed("kubectl", ["get", "secrets", "-o", "yaml"])
+    True
+    >>> secret_output_allowed("helm", ["get", "all", "web"])
+    False
+    """
+    return _refusal(tool, args, stdin) is None
+
+
+def check_secret_output(tool: str, args: list[str], stdin: str | None = None) -> None:
+    """Refuse ``args`` when ``secret_output_allowed`` is False.
+
+    Raises:
+        PolicyDeniedError: with ``rule="secret-output"``, saying what to ask for instead.
+    """
+    refusal = _refusal(tool, args, stdin)
+    if refusal is not None:
+        where, problem, instead = refusal
+        raise PolicyDeniedError(f"{where}: {problem} (rule {RULE}); {instead}", rule=RULE)
+
+
+# --- before: commands whose output cannot be redacted ------------------------------
+
+
+def _refusal(tool: str, args: list[str], stdin: str | None) -> tuple[str, str, str] | None:
+    grammar = GRAMMARS.get(tool)
+    if grammar is None:
+        return None
+    parsed = parse(grammar, args)
+    if tool == "kubectl":
+        return _kubectl_refusal(parsed, stdin)
+    if tool == "helm":
+        return _helm_refusal(parsed)
+    return None
+
+
+def _kubectl_refusal(parsed: Parsed, stdin: str | None) -> tuple[str, str, str] | None:
+    if parsed.path[:2] == ("set", "env") and parsed.has("resolve"):
+        return (
+            "--resolve",
+            "prints the values of the Secrets the variables reference",
+            "list without --resolve, or read the Secret with -o yaml (redacted)",
+        )
+    fmt = _kubectl_format(parsed)
+    if fmt in _SAFE_FORMATS or parsed.path[:1] == ("explain",):
+        return None
+    where = f"-o {fmt}"
+    problem = "would print Secret values as text, where they cannot be redacted"
+    instead = "use -o yaml or -o json (values redacted, keys shown), or describe"
+    if _names_secrets(parsed):
+        return (where, problem, instead)
+    sources = [f.value for f in parsed.flags if f.name in ("filename", "kustomize")]
+    if not sources:
+        return None
+    if all(source == "-" for source in sources) and stdin is not None:
+        if not _has_secret(stdin):
+            return None
+    return (where, f"on -f/-k content that may hold Secrets {problem}", instead)
+
+
+def _kubectl_format(parsed: Parsed) -> str:
+    fmt = ""
+    for flag in parsed.flags:
+        if flag.name == "output" and flag.value is not None:
+            fmt = flag.value
+    if not fmt and any(flag.name == "template" for flag in parsed.flags):
+        fmt = "go-template"  # kubectl's rule: --template without -o means go-template
+    return fmt.partition("=")[0].strip().lower()
+
+
+def _names_secrets(parsed: Parsed) -> bool:
+    for word in (*parsed.path, *parsed.positionals):
+        for item in word.lower().split(","):
+            if item.partition("/")[0].partition(".")[0] in ("secret", "secrets"):
+                return True
+    return False
+
+
+def _helm_refusal(parsed: Parsed) -> tuple[str, str, str] | None:
+    if parsed.path == ("get", "all"):
+        return (
+            "helm get all",
+            "prints the release's manifests and hooks as text among other sections, "
+            "where Secret values cannot be redacted",
+            "use helm get manifest or helm get hooks (Secrets redacted), get values, "
+            "get notes or get metadata",
+        )
+    if parsed.path not in (("install",), ("upgrade",), ("status",)):
+        return None
+    fmt = (_last_value(parsed, "output") or "table").lower()
+    dry_run = any(
+        flag.name == "dry-run" and not is_false(flag.value) and flag.value != "none"
+        for flag in parsed.flags
+    )
+    if fmt == "table" and (dry_run or parsed.has("debug")):
+        return (
+            f"helm {parsed.path[0]} --dry-run/--debug",
+            "prints the rendered manifests and hooks as text, where Secret values cannot "
+            "be redacted (--hide-secret does not hide hook Secrets)",
+            "add -o yaml or -o json (Secrets redacted), or use helm template",
+        )
+    return None
+
+
+def _last_value(parsed: Parsed, name: str) -> str | None:
+    value = None
+    for flag in parsed.flags:
+        if flag.name == name and flag.value is not None:
+            value = flag.value
+    return value
+
+
+def _expects_secrets(tool: str, args: list[str]) -> bool:
+    """True when ``args`` ask for structured output that may hold Secrets."""
+    grammar = GRAMMARS.get(tool)
+    if grammar is None:
+        return False
+    parsed = parse(grammar, args)
+    if tool == "kubectl":
+        structured = (
+            _kubectl_format(parsed) in _STRUCTURED
+            or any(flag.name == "raw" for flag in parsed.flags)
+            or parsed.path[:2] == ("apply", "view-last-applied")
+        )
+        named = any("secret" in unquote(arg).lower() for arg in args)
+        files = any(flag.name in ("filename", "kustomize") for flag in parsed.flags)
+        return structured and (named or files)
+    if tool == "helm":
+        if parsed.path in (("get", "manifest"), ("get", "hooks"), ("template",)):
+            return True
+        fmt = (_last_value(parsed, "output") or "").lower()
+        return fmt in _STRUCTURED and parsed.path[:1] in (("install",), ("upgrade",), ("status",))
+    if tool == "argocd":
+        return parsed.path[:2] == ("app", "manifests")
+    return False
+
+
+def _has_secret(text: str) -> bool:
+    """True when ``text`` holds a Secret, or does not parse (so it might)."""
+    try:
+        return _redact_text(text) is not None
+    except _UnparseableError:
+        return True
+
+
+# --- after: parse, redact, re-encode ------------------------------------------------
+
+
+def _redact_text(text: str) -> str | None:
+    """The redacted text, or None when there was nothing to redact.
+
+    Raises:
+        _UnparseableError: ``text`` is neither a JSON stream nor a YAML stream.
+    """
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return _redact_json_stream(text)
+        except (ValueError, RecursionError):
+            pass  # maybe flow-style YAML; the YAML parser decides
+    return _redact_yaml_stream(text)
+
+
+def _redact_json_stream(text: str) -> str | None:
+    decoder = json.JSONDecoder()
+    pieces: list[str] = []
+    changed = False
+    pos = 0
+    size = len(text)
+    while True:
+        start = pos
+        while start < size and text[start] in " \t\r\n":
+            start += 1
+        if start == size:
+            break
+        value, end = decoder.raw_decode(text, start)
+        if _redact_tree(value):
+            changed = True
+            pieces.append(text[pos:start])
+            pieces.append(_dump_json(value, text, start))
+        else:
+            pieces.append(text[pos:end])
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces) if changed else None
+
+
+def _dump_json(value: Any, text: str, start: int) -> str:
+    """``value`` encoded as the value at ``text[start:]`` was: indented or compact."""
+    newline = text.find("\n", start)
+    if newline < 0 or text[start:newline].rstrip() not in ("{", "["):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    line = newline + 1
+    indent = 0
+    while line + indent < len(text) and text[line + indent] == " ":
+        indent += 1
+    return json.dumps(value, ensure_ascii=False, indent=indent or 4)
+
+
+def _redact_yaml_stream(text: str) -> str | None:
+    try:
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise _UnparseableError from exc
+    changed = [_redact_tree(doc) for doc in docs]
+    if not any(changed):
+        return None
+    pieces: list[str] = []
+    pos = 0
+    for (start, end), doc, redacted in zip(_document_spans(text), docs, changed, strict=True):
+        if redacted:
+            region = text[start:end]
+            tail = region[len(region.rstrip()) :]
+            pieces += [text[pos:start], _dump_yaml(doc).rstrip("\n"), tail or ""]
+            pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def _document_spans(text: str) -> list[tuple[int, int]]:
+    """Where each document's content starts (its root node's line) and ends."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            start = None
+        elif isinstance(event, yaml.NodeEvent) and start is None:
+            start = _index(event.start_mark)
+            line = text.rfind("\n", 0, start) + 1
+            if not text[line:start].strip():
+                start = line
+        elif isinstance(event, yaml.DocumentEndEvent):
+            end = _index(event.start_mark)
+            spans.append((end if start is None else start, end))
+            start = -1  # nodes of this document are behind us
+    return spans
+
+
+def _index(mark: Any) -> int:
+    if mark is None:  # pragma: no cover - both parsers set marks
+        raise _UnparseableError("no position")
+    return int(mark.index)
+
+
+def _dump_yaml(doc: Any) -> str:
+    return yaml.dump(
+        doc,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=_NO_WRAP,
+    )
+
+
+def _redact_tree(root: Any) -> bool:
+    """Redact every Secret under ``root`` in place; True when anything changed."""
+    changed = False
+    seen: set[int] = set()  # YAML aliases share nodes, and may even make cycles
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            kind = node.get("kind")
+            if kind == "Secret":
+                changed |= _redact_secret(node)
+            elif kind == "SecretList" and isinstance(node.get("items"), list):
+                for item in node["items"]:  # the API's list items carry no kind
+                    if isinstance(item, dict):
+                        changed |= _redact_secret(item)
+            if _is_helm_release(node):
+                changed |= _redact_manifest(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.extend(node)
+    return changed
+
+
+def _redact_secret(secret: dict[Any, Any]) -> bool:
+    changed = False
+    for field in ("data", "stringData"):
+        value = secret.get(field)
+        if isinstance(value, dict):
+            if any(v != REDACTED for v in value.values()):
+                secret[field] = dict.fromkeys(value, REDACTED)
+                changed = True
+        elif value is not None and value != REDACTED:
+            secret[field] = REDACTED
+            changed = True
+    metadata = secret.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if isinstance(annotations, dict) and isinstance(annotations.get(LAST_APPLIED), str):
+        before = annotations[LAST_APPLIED]
+        annotations[LAST_APPLIED] = _redact_last_applied(before)
+        changed |= annotations[LAST_APPLIED] != before
+    return changed
+
+
+def _redact_last_applied(text: str) -> str:
+    """The annotation kubectl apply keeps: the Secret as applied, values included."""
+    try:
+        applied = json.loads(text)
+    except (ValueError, RecursionError):
+        return REDACTED
+    if not isinstance(applied, dict):
+        return REDACTED
+    if not _redact_secret(applied):
+        return text
+    newline = "\n" if text.endswith("\n") else ""
+    return json.dumps(applied, ensure_ascii=False, separators=(",", ":")) + newline
+
+
+def _is_helm_release(node: dict[Any, Any]) -> bool:
+    """A helm release (``status -o json``) or one of its hooks: manifests as text."""
+    if not isinstance(node.get("manifest"), str):
+        return False
+    return "info" in node or "chart" in node or ("events" in node and "path" in node)
+
+
+def _redact_manifest(node: dict[Any, Any]) -> bool:
+    try:
+        redacted = _redact_yaml_stream(node["manifest"])
+    except _UnparseableError:
+        node["manifest"] = REDACTED
+        return True
+    if redacted is None:
+        return False
+    node["manifest"] = redacted
+    return True
