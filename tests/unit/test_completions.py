@@ -1,6 +1,7 @@
 """The committed completion scripts (completions/) are exactly what scripts/gen-completions
-makes from the Typer app today, and the bash one completes k8smcp's commands and options
-when a real bash sources it."""
+makes from the Typer app today, and each works in its real shell: bash and fish complete
+k8smcp's commands and options, zsh registers the completion function (a shell that is not
+installed skips its test)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,26 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "completions"
 FILES = ("k8smcp.bash", "_k8smcp", "k8smcp.fish")
 K8SMCP = Path(sys.executable).parent / "k8smcp"
+SHELL_ENV = {"PATH": f"{K8SMCP.parent}{os.pathsep}/usr/bin:/bin", "LANG": "C.UTF-8"}
+CASES = [
+    (["k8smcp", "se"], {"serve"}),
+    (["k8smcp", "serve", "--max-c"], {"--max-concurrency"}),
+    (["k8smcp", "t"], {"tools"}),
+]
+
+
+def shell(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"no {name} here")
+    return path
+
+
+def run_shell(argv: list[str]) -> str:
+    done = subprocess.run(
+        argv, env=SHELL_ENV, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -44,30 +65,30 @@ def test_zsh_script_starts_with_compdef() -> None:
     assert (COMMITTED / "_k8smcp").read_text().startswith("#compdef k8smcp\n")
 
 
-@pytest.mark.parametrize(
-    ("words", "expected"),
-    [
-        (["k8smcp", "se"], {"serve"}),
-        (["k8smcp", "serve", "--max-c"], {"--max-concurrency"}),
-        (["k8smcp", "t"], {"tools"}),
-    ],
-)
+@pytest.mark.parametrize(("words", "expected"), CASES)
 def test_bash_completes_commands_and_options(words: list[str], expected: set[str]) -> None:
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash here")
     script = (
         f"source {COMMITTED / 'k8smcp.bash'}\n"
         f"COMP_WORDS=({' '.join(words)}); COMP_CWORD={len(words) - 1}\n"
         "_k8smcp_completion k8smcp\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
-    done = subprocess.run(
-        [bash, "--norc", "--noprofile", "-c", script],
-        env={"PATH": f"{K8SMCP.parent}{os.pathsep}/usr/bin:/bin", "LANG": "C.UTF-8"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    out = run_shell([shell("bash"), "--norc", "--noprofile", "-c", script])
+    assert set(out.split()) == expected
+
+
+@pytest.mark.parametrize(("words", "expected"), CASES)
+def test_fish_completes_commands_and_options(words: list[str], expected: set[str]) -> None:
+    line = " ".join(words)
+    script = f"source {COMMITTED / 'k8smcp.fish'}; complete -C '{line}'"
+    out = run_shell([shell("fish"), "--no-config", "-c", script])
+    assert {row.split("\t")[0] for row in out.splitlines()} == expected
+
+
+def test_zsh_registers_the_completion_function() -> None:
+    script = (
+        "autoload -Uz compinit && compinit -u -D\n"
+        f"source {COMMITTED / '_k8smcp'}\n"
+        "print -r -- ${_comps[k8smcp]}\n"
     )
-    assert set(done.stdout.split()) == expected
+    assert run_shell([shell("zsh"), "-f", "-c", script]).strip() == "_k8smcp_completion"
