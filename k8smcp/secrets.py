@@ -50,6 +50,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import unquote
 
@@ -65,6 +66,8 @@ try:  # libyaml is ~10x faster; PyYAML without it works the same
 except ImportError:  # pragma: no cover
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "REDACTED",
@@ -120,6 +123,9 @@ def redact_secrets(tool: str, args: list[str], stdout: str) -> str:
         redacted = _redact_text(stdout)
     except _UnparseableError:
         return WITHHELD if _expects_secrets(tool, args) else stdout
+    except Exception:  # a bug here must neither fail the call nor let a value through
+        logger.exception("secret redaction failed; output withheld")
+        return WITHHELD
     return stdout if redacted is None else redacted
 
 

@@ -331,6 +331,17 @@ def test_hostile_yaml_neither_hangs_nor_crashes() -> None:
     assert time.monotonic() - started < 5
 
 
+def test_a_deep_secret_and_a_bug_withhold_rather_than_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = '{"kind":"Secret","data":{"a":"Yg=="},"x":' + "[" * 5000 + "]" * 5000 + "}"
+    assert redact_secrets("kubectl", ["get", "secret", "x", "-o", "json"], deep) == WITHHELD
+
+    def broken(text: str) -> str:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("k8smcp.secrets._redact_text", broken)
+    assert redact_secrets("kubectl", ["get", "pods", "-o", "json"], "{}") == WITHHELD
+
+
 def test_redaction_is_idempotent() -> None:
     once = redact_secrets("helm", ["get", "manifest", "web"], HELM_MANIFEST)
     assert redact_secrets("helm", ["get", "manifest", "web"], once) is once
