@@ -1,0 +1,62 @@
+"""istioctl and argocd through every entry point against a real cluster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.entrypoints import Entry
+from tests.testbed import Cluster
+
+pytestmark = pytest.mark.integration
+
+APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://git.example/guestbook.git
+    path: guestbook
+    targetRevision: HEAD
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: guestbook
+"""
+
+
+@pytest.fixture(scope="module")
+def argocd_app(cluster_a: Cluster) -> str:
+    cluster_a.install_argocd("argocd")
+    cluster_a.kubectl("apply", "-f", "-", input=APPLICATION)
+    return "guestbook"
+
+
+def test_istioctl_version_and_analyze(entry: Entry, cluster_a: Cluster, namespace: str) -> None:
+    kc = cluster_a.admin_kubeconfig_b64
+    version = entry("istioctl", "version --remote=false", kubeconfig=kc)
+    assert version.ok, version.error or version.stderr
+    assert version.stdout.strip()
+    analyzed = entry("istioctl", f"analyze -n {namespace}", kubeconfig=kc, timeout=120)
+    assert analyzed.ok, analyzed.error or analyzed.stderr
+    # a real analysis of the namespace: it is not labelled for sidecar injection
+    assert f"Info [IST0102] (Namespace {namespace}) The namespace is not enabled" in analyzed.stdout
+
+
+def test_argocd_core_lists_and_gets_the_application(
+    entry: Entry, cluster_a: Cluster, argocd_app: str
+) -> None:
+    kc = cluster_a.kubeconfig_b64(namespace="argocd")
+    version = entry("argocd", "version --client", kubeconfig=kc)
+    assert version.ok and "argocd: v3.6.1" in version.stdout, version.stderr
+    listed = entry("argocd", "app list --core -o json", kubeconfig=kc, timeout=120)
+    assert listed.ok, listed.error or listed.stderr
+    assert [a["metadata"]["name"] for a in json.loads(listed.stdout)] == [argocd_app]
+    got = entry("argocd", f"app get {argocd_app} --core -o json", kubeconfig=kc, timeout=120)
+    assert got.ok, got.error or got.stderr
+    app = json.loads(got.stdout)
+    assert app["spec"]["source"]["repoURL"] == "https://git.example/guestbook.git"
