@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -85,19 +86,19 @@ def test_viewer_can_read_but_gets_forbidden_on_create(cluster_a: Cluster) -> Non
     assert other.returncode != 0 and "Forbidden" in other.stderr
 
 
-def test_helm_version(testbed_bin_dir) -> None:
+def test_helm_version(testbed_bin_dir: Path) -> None:
     out = run(str(tb_pkg.binary("helm")), "version", "--short")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("v4.3.1")
 
 
-def test_istioctl_version(testbed_bin_dir) -> None:
+def test_istioctl_version(testbed_bin_dir: Path) -> None:
     out = run(str(tb_pkg.binary("istioctl")), "version", "--remote=false")
     assert out.returncode == 0, out.stderr
     assert "1.31-dev" in out.stdout
 
 
-def test_argocd_version(testbed_bin_dir) -> None:
+def test_argocd_version(testbed_bin_dir: Path) -> None:
     out = run(str(tb_pkg.binary("argocd")), "version", "--client")
     assert out.returncode == 0, out.stderr
     assert "argocd: v3.6.1" in out.stdout
@@ -114,7 +115,7 @@ spec:
 """
 
 
-def test_argocd_core_lists_an_application(cluster_b: Cluster, tmp_path) -> None:
+def test_argocd_core_lists_an_application(cluster_b: Cluster, tmp_path: Path) -> None:
     cluster_b.install_argocd()
     cluster_b.kubectl("apply", "-f", "-", input=APPLICATION)
     kubeconfig = tmp_path / "kubeconfig"
@@ -128,7 +129,7 @@ def test_argocd_core_lists_an_application(cluster_b: Cluster, tmp_path) -> None:
     assert "argocd/guestbook" in out.stdout
 
 
-def test_stop_apiserver_then_stop_leaves_nothing_behind(testbed_bin_dir) -> None:
+def test_stop_apiserver_then_stop_leaves_nothing_behind(testbed_bin_dir: Path) -> None:
     # A separate testbed, so the session one stays up for the other tests.
     tb = tb_pkg.start_testbed()
     pids, root = tb.pids(), tb.root
@@ -159,7 +160,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_build_script_is_idempotent_and_agrees_on_the_bin_dir(testbed_bin_dir) -> None:
+def test_build_script_is_idempotent_and_agrees_on_the_bin_dir(testbed_bin_dir: Path) -> None:
     env = {**os.environ, "K8SMCP_TESTBED_CACHE": str(tb_pkg.cache_root())}
     out = subprocess.run(
         [str(tb_pkg.HERE / "build")], capture_output=True, text=True, timeout=120, env=env

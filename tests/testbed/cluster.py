@@ -18,8 +18,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -54,7 +56,7 @@ def _b64(data: bytes | str) -> str:
     return base64.b64encode(data).decode()
 
 
-def _kubeconfig(name: str, server: str, ca_pem: bytes, user: dict, namespace: str) -> str:
+def _kubeconfig(name: str, server: str, ca_pem: bytes, user: dict[str, Any], namespace: str) -> str:
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
@@ -86,7 +88,7 @@ def _kubeconfig(name: str, server: str, ca_pem: bytes, user: dict, namespace: st
 @dataclass
 class _Proc:
     name: str
-    popen: subprocess.Popen
+    popen: subprocess.Popen[bytes]
     log: Path
 
 
@@ -183,6 +185,13 @@ class Cluster:
             "--timeout=60s",
         )
 
+        # Established is not yet served everywhere: wait until the resource lists.
+        def served() -> bool:
+            get = ("get", "applications.argoproj.io", "-n", namespace)
+            return self.kubectl(*get, check=False).returncode == 0
+
+        self._wait("Argo CD's Application resource", served, timeout=30)
+
     def stop_apiserver(self) -> None:
         """Stop only this cluster's kube-apiserver (for failure tests)."""
         _kill([p.popen for p in self._procs if p.name == "kube-apiserver"])
@@ -219,11 +228,11 @@ class Cluster:
                     f"cluster {self.name}: {p.name} exited with {p.popen.returncode}:\n{tail}"
                 )
 
-    def _wait(self, what: str, predicate, timeout: float = START_TIMEOUT) -> None:
+    def _wait(self, what: str, ready: Callable[[], bool], timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()
-            if predicate():
+            if ready():
                 return
             if time.monotonic() > deadline:
                 raise TestbedError(f"cluster {self.name}: timed out waiting for {what}")
@@ -234,7 +243,7 @@ class Cluster:
             with urllib.request.urlopen(
                 f"{self.server}/readyz", context=self._ssl, timeout=2
             ) as resp:
-                return resp.status == 200
+                return bool(resp.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 
@@ -429,7 +438,7 @@ class Cluster:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _kill(popens: list[subprocess.Popen], grace: float = 1.0) -> None:
+def _kill(popens: list[subprocess.Popen[bytes]], grace: float = 1.0) -> None:
     """SIGTERM the process groups of ``popens``, SIGKILL them after ``grace`` seconds.
 
     Every process is started with ``start_new_session=True``, so its pid is also its
