@@ -230,6 +230,26 @@ RedactSecrets = Annotated[
         show_default=False,
     ),
 ]
+DiscoveryCache = Annotated[
+    bool,
+    typer.Option(
+        "--discovery-cache/--no-discovery-cache",
+        envvar="K8SMCP_DISCOVERY_CACHE",
+        help="Share kubectl's API discovery cache between calls to the same cluster "
+        "(same server and CA; never credentials).",
+        rich_help_panel=LIMITS,
+    ),
+]
+CacheDir = Annotated[
+    str | None,
+    typer.Option(
+        envvar="K8SMCP_CACHE_DIR",
+        help="Where shared discovery caches live (default: ~/.cache/k8smcp/discovery, or "
+        "<tmp>/k8smcp-cache-<uid> when home is read-only).",
+        rich_help_panel=LIMITS,
+        show_default=False,
+    ),
+]
 QueueTimeout = Annotated[
     float,
     typer.Option(
@@ -373,6 +393,8 @@ def run(
     allow_urls: AllowUrls = True,
     redact_secrets: RedactSecrets = None,
     queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
+    discovery_cache: DiscoveryCache = True,
+    cache_dir: CacheDir = None,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,
@@ -421,6 +443,8 @@ def stdio(
     allow_urls: AllowUrls = True,
     redact_secrets: RedactSecrets = None,
     queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
+    discovery_cache: DiscoveryCache = True,
+    cache_dir: CacheDir = None,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,
@@ -537,6 +561,8 @@ def serve(
     allow_urls: AllowUrls = True,
     redact_secrets: RedactSecrets = None,
     queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
+    discovery_cache: DiscoveryCache = True,
+    cache_dir: CacheDir = None,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,

@@ -78,6 +78,9 @@ class Settings:
     auth_tokens: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    # kubectl's discovery cache, shared by calls to the same cluster identity
+    discovery_cache: bool = True
+    cache_dir: str | None = None  # default: <tmp>/k8smcp-cache-<uid>
 
 
 def _local_policy() -> Policy:

@@ -48,6 +48,8 @@ class Invocation:
     stdin: bytes | None = None
     timeout: float = 60.0
     tool_env: Callable[[Path], Mapping[str, str]] = field(default=lambda home: {})
+    # kubectl's cache directory (KUBECACHEDIR) when it is shared; else it stays private
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ class Executor:
         env = dict(inv.env)
         env.update(home_env(workdir))
         env.update(inv.tool_env(Path(env["HOME"])))
+        if inv.cache_dir is not None:
+            env["KUBECACHEDIR"] = str(inv.cache_dir)
         if inv.kubeconfig is not None:
             _write_private(Path(env["KUBECONFIG"]), inv.kubeconfig)
         shown = [Path(inv.argv[0]).name, *redact_argv(inv.argv[1:])]

@@ -8,6 +8,7 @@ credentials.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -53,6 +54,27 @@ class Kubeconfig:
         cluster = _named(self.data.get("clusters"), self.cluster_name or "") or {}
         server = (cluster.get("cluster") or {}).get("server")
         return server if isinstance(server, str) else None
+
+    def cluster_identity(self) -> str | None:
+        """A key naming the API server this kubeconfig talks to and how it trusts it.
+
+        Two kubeconfigs with the same key reach the same server through the same CA, so
+        they may share kubectl's discovery cache (API groups and resources, never
+        credentials). None when the server's identity is not checked (TLS verification
+        off): then nothing is shared.
+        """
+        cluster = _named(self.data.get("clusters"), self.cluster_name or "") or {}
+        inner = cluster.get("cluster") or {}
+        if not isinstance(inner, dict) or not self.server or inner.get("insecure-skip-tls-verify"):
+            return None
+        fields = [
+            self.server,
+            inner.get("certificate-authority-data"),
+            inner.get("certificate-authority"),
+            inner.get("tls-server-name"),
+            inner.get("proxy-url"),
+        ]
+        return hashlib.sha256(json.dumps(fields, default=str).encode()).hexdigest()[:32]
 
     def with_context(self, context: str | None) -> Kubeconfig:
         """The same kubeconfig using ``context`` (validated) instead; self when None."""

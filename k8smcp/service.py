@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shlex
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio.to_thread
 
 from k8smcp import kubeconfig as kc
-from k8smcp.config import Settings, child_env_base
+from k8smcp.config import Settings, child_env_base, environ
 from k8smcp.errors import (
     BinaryNotFoundError,
     InvalidCommandError,
@@ -101,6 +104,7 @@ class Service:
             queue_timeout=settings.queue_timeout,
         )
         self._base_env = child_env_base(settings)
+        self._cache_root = _cache_root(settings)
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -132,11 +136,15 @@ class Service:
             )
         config = self._kubeconfig(call)
         rendered: bytes | None = None
+        cache_dir: Path | None = None
         if config is not None:
             audit.cluster = urlsplit(config.server or "").netloc or None
             if call.kubeconfig:  # a caller's kubeconfig; the operator's own is trusted
                 await anyio.to_thread.run_sync(check_kubeconfig, policy, config.data)
             rendered = config.render(namespace=call.namespace)
+            identity = config.cluster_identity()
+            if self._cache_root is not None and identity is not None:
+                cache_dir = self._cache_root / identity
         elif call.namespace is not None:
             args = [spec.namespace_flag, call.namespace, *args]
         binary = spec.resolve_binary(self.settings.binaries)
@@ -148,6 +156,7 @@ class Service:
                 stdin=call.stdin.encode() if call.stdin is not None else None,
                 timeout=timeout,
                 tool_env=spec.env,
+                cache_dir=cache_dir,
             )
         )
         return ToolResult(
@@ -221,6 +230,38 @@ class Service:
                 )
             return None
         return default.with_context(call.context)
+
+
+def _cache_root(settings: Settings) -> Path | None:
+    """The directory of shared discovery caches: ours alone (0700), or None (disabled).
+
+    Default: ``$XDG_CACHE_HOME/k8smcp/discovery`` (``~/.cache/...``), or under the temp
+    dir when home is read-only (a container). A directory someone else owns or can write
+    to is never used: a planted cache would change what kubectl believes the API is.
+    """
+    if not settings.discovery_cache:
+        return None
+    if settings.cache_dir:
+        candidates = [Path(settings.cache_dir)]
+    else:
+        xdg = environ("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg else Path.home() / ".cache"
+        candidates = [
+            base / "k8smcp" / "discovery",
+            Path(tempfile.gettempdir()) / f"k8smcp-cache-{os.getuid()}",
+        ]
+    for root in candidates:
+        try:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = root.stat()
+        except OSError:
+            continue
+        if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            logger.warning("discovery cache off: %s is not private to this user (0700)", root)
+            return None
+        return root
+    logger.warning("discovery cache off: cannot create %s", candidates[0])
+    return None
 
 
 def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:

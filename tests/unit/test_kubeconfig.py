@@ -186,3 +186,19 @@ def test_relative_file_references_become_absolute(tmp_path: Path) -> None:
     assert cluster["certificate-authority"] == str(tmp_path.resolve() / "certs/ca.crt")
     assert user["client-certificate"] == "/abs/c.crt"
     assert user["client-key"] == str(tmp_path.resolve() / "k.key")
+
+
+def test_cluster_identity_is_the_server_and_its_trust() -> None:
+    def identity(**cluster: object) -> str | None:
+        config = make_kubeconfig()
+        config["clusters"][0]["cluster"].update(cluster)
+        return kc.from_b64(b64(config), max_bytes=MAX).cluster_identity()
+
+    base = identity()
+    assert base is not None and base == identity()
+    assert identity(**{"certificate-authority-data": "Q0E="}) != base
+    assert identity(server="https://127.0.0.9:1") != base
+    assert identity(**{"insecure-skip-tls-verify": True}) is None
+    # credentials are not part of it: two users of one cluster share its discovery cache
+    other_user = make_kubeconfig(token="another-token")
+    assert kc.from_b64(b64(other_user), max_bytes=MAX).cluster_identity() == base
