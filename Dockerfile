@@ -8,6 +8,8 @@
 #
 # Only /tmp (TMPDIR) is written: each call's private directory lives there. Mount it as
 # a tmpfs or emptyDir. Extra arguments are appended to `k8smcp serve` (e.g. --read-only).
+# serve refuses to listen beyond loopback without a token: pass K8SMCP_AUTH_TOKEN (or
+# K8SMCP_AUTH_TOKEN_FILE), and K8SMCP_ALLOWED_HOSTS for the names clients use.
 #
 # Versions are pinned here as build args and must equal tests/testbed/versions (a unit
 # test, tests/unit/test_dockerfile.py, checks them). How each binary is verified:
@@ -29,7 +31,7 @@
 # Lint: scripts/lint-docker (hadolint).
 
 ARG PYTHON_VERSION=3.12
-ARG DEBIAN_RELEASE=bookworm
+ARG DEBIAN_RELEASE=trixie
 # tests/testbed/versions: GO_TOOLCHAIN and GO_TOOLCHAIN_ARGOCD (without the "go").
 ARG GO_VERSION=1.26.8
 ARG GO_VERSION_ARGOCD=1.27.4
