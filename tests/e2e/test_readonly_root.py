@@ -80,9 +80,13 @@ exec env -i PATH={BIN_DIR}:/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8 TMPDIR={
             result = response.json()
             assert result["exit_code"] == 0, result
             assert result["stdout"] == "https://127.0.0.1:6443"
-        # Seen from inside the server's namespace, TMPDIR is the tmpfs, and it is empty again.
+        # Seen from inside the server's namespace, TMPDIR is the tmpfs: the calls' private
+        # directories are gone, and only the shared discovery cache (0700) is left, which
+        # lands there because the home directory is not writable.
         inside = Path(f"/proc/{process.pid}/root") / str(tmpdir).lstrip("/")
-        assert list(inside.iterdir()) == []
+        left = list(inside.iterdir())
+        assert [p.name for p in left] in ([], [f"k8smcp-cache-{os.getuid()}"])
+        assert all(p.stat().st_mode & 0o077 == 0 for p in left)
     finally:
         process.terminate()
         try:
@@ -91,3 +95,4 @@ exec env -i PATH={BIN_DIR}:/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8 TMPDIR={
             process.kill()
             process.wait()
     assert "Traceback" not in log.read_text()
+    assert "discovery cache off" not in log.read_text()
