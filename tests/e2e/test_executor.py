@@ -85,9 +85,12 @@ def test_child_gets_an_allowlisted_environment_and_a_private_home(
         "XDG_CACHE_HOME",
         "XDG_DATA_HOME",
         "KUBECONFIG",
+        "KUBECACHEDIR",
         "FAKE_PIDS",
         "LC_CTYPE",
     }
+    # the shared discovery cache of this cluster, outside the private directory
+    assert "k8smcp/discovery/" in child_env["KUBECACHEDIR"]
     workdir = Path(child_env["KUBECONFIG"]).parent
     assert workdir.parent == private_tmp
     assert Path(child_env["HOME"]).parent == workdir and info["cwd"] == str(workdir)
