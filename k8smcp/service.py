@@ -36,6 +36,7 @@ from k8smcp.errors import (
 from k8smcp.executor import Executor, Invocation
 from k8smcp.policy import check_command, check_kubeconfig
 from k8smcp.redact import redact_argv
+from k8smcp.secrets import check_secret_output, redact_secrets
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ class Service:
         audit.args = args
         policy = self.settings.policy
         check_command(policy, spec.name, args)
+        if self.settings.redact_secrets:
+            check_secret_output(spec.name, args, call.stdin)
         timeout = self._timeout(call.timeout)
         if call.namespace is not None and not _NAMESPACE.match(call.namespace):
             raise InvalidRequestError(
@@ -159,11 +162,14 @@ class Service:
                 cache_dir=cache_dir,
             )
         )
+        stdout = completed.stdout
+        if self.settings.redact_secrets:
+            stdout = await _redact(spec.name, args, stdout)
         return ToolResult(
             tool=spec.name,
             argv=completed.argv,
             exit_code=completed.exit_code,
-            stdout=completed.stdout,
+            stdout=stdout,
             stderr=completed.stderr,
             truncated=completed.truncated,
             timed_out=completed.timed_out,
@@ -230,6 +236,13 @@ class Service:
                 )
             return None
         return default.with_context(call.context)
+
+
+async def _redact(tool: str, args: list[str], stdout: str) -> str:
+    """Secret values out of ``stdout``; big outputs are parsed off the event loop."""
+    if len(stdout) < 64 * 1024:
+        return redact_secrets(tool, args, stdout)
+    return await anyio.to_thread.run_sync(redact_secrets, tool, args, stdout)
 
 
 def _cache_root(settings: Settings) -> Path | None:
