@@ -1,0 +1,1 @@
+"""k8smcp benchmark: python -m bench (see bench/README.md)."""

@@ -1,0 +1,337 @@
+"""Ways to run one command: raw kubectl, `k8smcp run`/`call`, REST, MCP over HTTP and stdio.
+
+Every driver has ``async call(command) -> Outcome`` and is timed from outside by the
+caller. The MCP drivers speak JSON-RPC themselves (a few lines over httpx or a pipe)
+rather than through the SDK client, so that what is measured is the server, and the
+same drivers work for the peers' MCP servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from bench.env import K8SMCP, KUBECTL
+
+PROTOCOL_VERSION = "2025-06-18"
+CALL_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    seconds: float
+    detail: str = ""
+    size: int = 0  # bytes of output, to check every entry point returned the same thing
+
+
+class Driver(Protocol):
+    name: str
+
+    async def call(self, command: str) -> Outcome: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def _subprocess(argv: list[str], env: dict[str, str]) -> Outcome:
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), CALL_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return Outcome(False, time.perf_counter() - started, "timeout")
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        return Outcome(False, elapsed, f"exit {proc.returncode}: {err.decode()[-300:]}")
+    return Outcome(True, elapsed, size=len(out))
+
+
+class RawKubectl:
+    """kubectl itself, with a kubeconfig file and a HOME whose discovery cache persists."""
+
+    def __init__(self, env: dict[str, str], name: str = "raw kubectl") -> None:
+        self.name = name
+        self.env = env
+
+    async def call(self, command: str) -> Outcome:
+        return await _subprocess([KUBECTL, *shlex.split(command)], self.env)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class K8smcpRun:
+    """``k8smcp run --kubeconfig FILE kubectl ...``: a new k8smcp process per call."""
+
+    def __init__(self, env: dict[str, str], kubeconfig: Path, name: str = "k8smcp run") -> None:
+        self.name = name
+        self.env = env
+        self.kubeconfig = kubeconfig
+
+    async def call(self, command: str) -> Outcome:
+        argv = [K8SMCP, "run", "--kubeconfig", str(self.kubeconfig), "kubectl"]
+        return await _subprocess([*argv, *shlex.split(command)], self.env)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class K8smcpCall:
+    """``k8smcp call --url URL kubectl ...``: a new client process (and MCP session) per call."""
+
+    def __init__(self, env: dict[str, str], url: str, name: str = "k8smcp call") -> None:
+        self.name = name
+        self.env = env
+        self.url = url
+
+    async def call(self, command: str) -> Outcome:
+        argv = [K8SMCP, "call", "--url", self.url, "kubectl"]
+        return await _subprocess([*argv, *shlex.split(command)], self.env)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class Rest:
+    """POST /tools/kubectl with the kubeconfig in X-Kubeconfig, over one keep-alive pool."""
+
+    def __init__(self, base_url: str, kubeconfig_b64: str, name: str = "REST") -> None:
+        self.name = name
+        self.url = f"{base_url}/tools/kubectl"
+        self.http = httpx.AsyncClient(
+            headers={"X-Kubeconfig": kubeconfig_b64},
+            timeout=CALL_TIMEOUT,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+        )
+
+    async def call(self, command: str) -> Outcome:
+        started = time.perf_counter()
+        try:
+            response = await self.http.post(self.url, json={"command": command})
+        except httpx.HTTPError as exc:
+            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            return Outcome(False, elapsed, f"HTTP {response.status_code}: {response.text[:300]}")
+        data = response.json()
+        if data.get("exit_code") != 0:
+            return Outcome(
+                False, elapsed, f"exit {data.get('exit_code')}: {data.get('stderr', '')[:300]}"
+            )
+        return Outcome(True, elapsed, size=len(data.get("stdout", "").encode()))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _tool_outcome(result: dict[str, Any], elapsed: float) -> Outcome:
+    """An Outcome from a tools/call result (k8smcp's structured content, or text for peers)."""
+    if "error" in result:
+        return Outcome(False, elapsed, f"JSON-RPC error: {json.dumps(result['error'])[:300]}")
+    body = result.get("result", {})
+    text = "".join(c.get("text", "") for c in body.get("content", []) if isinstance(c, dict))
+    structured = body.get("structuredContent")
+    if body.get("isError"):
+        return Outcome(False, elapsed, f"isError: {text[:300]}")
+    if isinstance(structured, dict) and "stdout" in structured:
+        return Outcome(True, elapsed, size=len(str(structured["stdout"]).encode()))
+    return Outcome(True, elapsed, size=len(text.encode()))
+
+
+class McpHttp:
+    """MCP streamable HTTP: one session (initialize once), then tools/call per call.
+
+    ``tool`` and ``arguments`` make the call; ``arguments`` gets ``command`` unless a
+    ``make_args`` is given (the peers' tools take other arguments).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        tool: str = "kubectl",
+        make_args: Any = None,
+        name: str = "MCP HTTP",
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.tool = tool
+        self.make_args = make_args or (lambda command: {"command": command})
+        self.http = httpx.AsyncClient(
+            headers={
+                **(headers or {}),
+                "Accept": "application/json, text/event-stream",
+                "Content-Type": "application/json",
+            },
+            timeout=CALL_TIMEOUT,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+        )
+        self.ids = itertools.count(1)
+        self.session: dict[str, str] = {}
+
+    async def _rpc(
+        self, method: str, params: dict[str, Any], notify: bool = False
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+        if not notify:
+            message["id"] = next(self.ids)
+        response = await self.http.post(self.url, json=message, headers=self.session)
+        if notify:
+            return {}
+        response.raise_for_status()
+        if "mcp-session-id" in response.headers and "mcp-session-id" not in self.session:
+            self.session["mcp-session-id"] = response.headers["mcp-session-id"]
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            for line in response.text.splitlines():
+                if line.startswith("data:"):
+                    data = json.loads(line[5:])
+                    if data.get("id") == message["id"]:
+                        return data  # type: ignore[no-any-return]
+            raise RuntimeError(f"no answer to {method} in the event stream")
+        return response.json()  # type: ignore[no-any-return]
+
+    async def start(self) -> McpHttp:
+        answer = await self._rpc(
+            "initialize",
+            {
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "k8smcp-bench", "version": "0"},
+            },
+        )
+        version = answer.get("result", {}).get("protocolVersion", PROTOCOL_VERSION)
+        self.session["mcp-protocol-version"] = version
+        await self._rpc("notifications/initialized", {}, notify=True)
+        return self
+
+    async def list_tools(self) -> dict[str, Any]:
+        return await self._rpc("tools/list", {})
+
+    async def call(self, command: str) -> Outcome:
+        started = time.perf_counter()
+        try:
+            answer = await self._rpc(
+                "tools/call", {"name": self.tool, "arguments": self.make_args(command)}
+            )
+        except (httpx.HTTPError, RuntimeError, ValueError) as exc:
+            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        return _tool_outcome(answer, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        if "mcp-session-id" in self.session:
+            try:
+                await self.http.delete(self.url, headers=self.session, timeout=5)
+            except httpx.HTTPError:
+                pass
+        await self.http.aclose()
+
+
+class McpStdio:
+    """MCP over stdio: one child process (one session), one call at a time."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        tool: str = "kubectl",
+        make_args: Any = None,
+        name: str = "MCP stdio",
+        stderr: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.tool = tool
+        self.make_args = make_args or (lambda command: {"command": command})
+        self.ids = itertools.count(1)
+        self.stderr_path = stderr
+        self.proc: asyncio.subprocess.Process | None = None
+        self.lock = asyncio.Lock()
+
+    async def start(self) -> McpStdio:
+        stderr = self.stderr_path.open("wb") if self.stderr_path else asyncio.subprocess.DEVNULL
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            env=self.env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            limit=64 * 1024 * 1024,
+        )
+        await self._rpc(
+            "initialize",
+            {
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "k8smcp-bench", "version": "0"},
+            },
+        )
+        await self._send({"jsonrpc": "2.0", "method": "notifications/initialized", "params": {}})
+        return self
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def _rpc(
+        self, method: str, params: dict[str, Any], timeout: float = CALL_TIMEOUT
+    ) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        async with self.lock:
+            ident = next(self.ids)
+            await self._send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+            async with asyncio.timeout(timeout):
+                while True:
+                    line = await self.proc.stdout.readline()
+                    if not line:
+                        raise RuntimeError(f"{self.argv[0]} closed stdout")
+                    try:
+                        data = json.loads(line)
+                    except ValueError:
+                        continue  # a peer printing a log line on stdout
+                    if data.get("id") == ident:
+                        return data  # type: ignore[no-any-return]
+
+    async def list_tools(self) -> dict[str, Any]:
+        return await self._rpc("tools/list", {})
+
+    async def call(self, command: str) -> Outcome:
+        started = time.perf_counter()
+        try:
+            answer = await self._rpc(
+                "tools/call", {"name": self.tool, "arguments": self.make_args(command)}
+            )
+        except (RuntimeError, TimeoutError) as exc:
+            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        return _tool_outcome(answer, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()

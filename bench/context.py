@@ -1,0 +1,113 @@
+"""One benchmark run's shared state: the testbed, its kubeconfigs, the servers per setting."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import env
+from bench.clients import K8smcpCall, K8smcpRun, McpHttp, McpStdio, RawKubectl, Rest
+from bench.env import K8SMCP, Server, Workspace
+
+# K8SMCP_DISCOVERY_CACHE values measured side by side ("before and after").
+CACHE_MODES = ("off", "on")
+
+
+def discovery_cache_present() -> bool:
+    """Whether this k8smcp knows K8SMCP_DISCOVERY_CACHE (if not, off and on are the same)."""
+    return any(
+        "DISCOVERY_CACHE" in path.read_text() for path in (env.REPO / "k8smcp").rglob("*.py")
+    )
+
+
+@dataclass
+class Bench:
+    """Everything the parts share. ``servers`` are started on first use and reused."""
+
+    args: Any
+    ws: Workspace
+    cluster: Any
+    kubeconfig: Path
+    kubeconfig_b64: str
+    log: list[str] = field(default_factory=list)
+    servers: dict[str, Server] = field(default_factory=dict)
+
+    def note(self, message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {message}"
+        self.log.append(line)
+        print(line, flush=True)
+
+    # -- environments --------------------------------------------------------------
+
+    def k8smcp_env(self, mode: str, **extra: str) -> dict[str, str]:
+        """k8smcp's environment for a cache mode; its HOME persists through the run."""
+        return env.k8smcp_env(
+            self.ws.dir(f"home-k8smcp-{mode}"), K8SMCP_DISCOVERY_CACHE=mode, **extra
+        )
+
+    def kubectl_env(self) -> dict[str, str]:
+        return env.kubectl_env(self.ws.dir("home-kubectl"), self.kubeconfig)
+
+    # -- servers -------------------------------------------------------------------
+
+    def server(self, mode: str, max_concurrency: int = 64) -> Server:
+        key = f"{mode}-{max_concurrency}"
+        if key not in self.servers:
+            self.servers[key] = Server(
+                "--max-concurrency",
+                str(max_concurrency),
+                "--log-level",
+                "warning",
+                env=self.k8smcp_env(mode),
+                log=self.ws.dir("logs") / f"serve-{key}.log",
+            )
+            self.note(
+                f"serve (cache {mode}, max-concurrency {max_concurrency}) "
+                f"on {self.servers[key].url}"
+            )
+        return self.servers[key]
+
+    def stop_servers(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    # -- drivers -------------------------------------------------------------------
+
+    def raw_kubectl(self) -> RawKubectl:
+        return RawKubectl(self.kubectl_env())
+
+    def rest(self, mode: str, max_concurrency: int = 64) -> Rest:
+        server = self.server(mode, max_concurrency)
+        return Rest(server.url, self.kubeconfig_b64, name=f"REST [cache {mode}]")
+
+    async def mcp_http(self, mode: str, max_concurrency: int = 64) -> McpHttp:
+        server = self.server(mode, max_concurrency)
+        client = McpHttp(
+            server.mcp_url,
+            headers={"X-Kubeconfig": self.kubeconfig_b64},
+            name=f"MCP HTTP [cache {mode}]",
+        )
+        return await client.start()
+
+    async def mcp_stdio(self, mode: str) -> McpStdio:
+        client = McpStdio(
+            [K8SMCP, "stdio", "--kubeconfig", str(self.kubeconfig)],
+            self.k8smcp_env(mode),
+            name=f"MCP stdio [cache {mode}]",
+            stderr=self.ws.dir("logs") / f"stdio-{mode}.log",
+        )
+        return await client.start()
+
+    def run(self, mode: str) -> K8smcpRun:
+        return K8smcpRun(self.k8smcp_env(mode), self.kubeconfig, name=f"k8smcp run [cache {mode}]")
+
+    def call(self, mode: str) -> K8smcpCall:
+        server = self.server(mode)
+        return K8smcpCall(
+            self.k8smcp_env(mode, KUBECONFIG=str(self.kubeconfig)),
+            server.mcp_url,
+            name=f"k8smcp call [cache {mode}]",
+        )

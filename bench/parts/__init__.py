@@ -1,0 +1,1 @@
+"""The benchmark's parts, each ``async run(bench) -> dict`` of JSON-ready results."""

@@ -1,0 +1,118 @@
+"""Runs the chosen parts against a testbed it starts, then writes the report."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib
+import json
+import time
+import traceback
+from typing import Any
+
+from bench import env, report
+from bench.context import Bench, discovery_cache_present
+
+PARTS = ("latency", "throughput", "discovery", "startup", "memory", "peers", "profile")
+
+
+def main(args: Any) -> int:
+    ws = env.Workspace.create()
+    testbed = None
+    started = time.time()
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
+        "machine": env.machine(),
+        "versions": env.versions(),
+        "discovery_cache_setting_present": discovery_cache_present(),
+        "args": {
+            k: (str(v) if not isinstance(v, (int, float, list, bool, type(None))) else v)
+            for k, v in vars(args).items()
+        },
+        "parts": {},
+    }
+    try:
+        if args.kubeconfig:
+            cluster: Any = _ExistingCluster(args.kubeconfig)
+        else:
+            from tests import testbed as tb_module
+
+            t0 = time.monotonic()
+            testbed = tb_module.start_testbed()
+            cluster = testbed.a
+            results["testbed_start_s"] = round(time.monotonic() - t0, 2)
+            results["versions"]["kube-apiserver"] = _server_version(cluster)
+        bench = Bench(
+            args=args,
+            ws=ws,
+            cluster=cluster,
+            kubeconfig=cluster.admin_kubeconfig,
+            kubeconfig_b64=cluster.admin_kubeconfig_b64,
+        )
+        bench.note(f"cluster {cluster.server}; workspace {ws.root}")
+        if not args.no_seed:
+            results["seed"] = env.seed(cluster, bench.log)
+            bench.note(f"seeded: {results['seed']}")
+        for part in args.parts:
+            bench.note(f"part {part}: start")
+            t0 = time.monotonic()
+            try:
+                module = importlib.import_module(f"bench.parts.{part}")
+                results["parts"][part] = asyncio.run(module.run(bench))
+            except Exception as exc:  # a failed part is reported, the others still run
+                traceback.print_exc()
+                results["parts"][part] = {"failed": f"{type(exc).__name__}: {exc}"}
+            finally:
+                bench.stop_servers()
+            results["parts"][part]["elapsed_s"] = round(time.monotonic() - t0, 1)
+            bench.note(f"part {part}: done in {results['parts'][part]['elapsed_s']} s")
+        results["log"] = bench.log
+    finally:
+        if testbed is not None:
+            testbed.stop()
+        ws.cleanup()
+    results["elapsed_s"] = round(time.time() - started, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    report.write(results, args.out)
+    report.print_table(results)
+    print(f"wrote {args.out}/results.json, report.md and plots")
+    return 0
+
+
+def _server_version(cluster: Any) -> str:
+    out = cluster.kubectl("version", "-o", "json", check=False).stdout
+    try:
+        return str(json.loads(out)["serverVersion"]["gitVersion"])
+    except (ValueError, KeyError):
+        return "?"
+
+
+class _ExistingCluster:
+    """A cluster given by an admin kubeconfig, shaped like the testbed's Cluster."""
+
+    def __init__(self, path: Any) -> None:
+        import subprocess
+
+        import yaml
+
+        self.admin_kubeconfig = path.resolve()
+        raw = self.admin_kubeconfig.read_bytes()
+        self.admin_kubeconfig_b64 = base64.b64encode(raw).decode()
+        config = yaml.safe_load(raw)
+        self.server = config["clusters"][0]["cluster"]["server"]
+        self._subprocess = subprocess
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> Any:
+        proc = self._subprocess.run(
+            [env.KUBECTL, "--kubeconfig", str(self.admin_kubeconfig), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
+        return proc
