@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import typer
@@ -139,6 +139,13 @@ LogLevel = Annotated[
     typer.Option(
         envvar="K8SMCP_LOG_LEVEL",
         help="debug, info, warning or error (logs go to stderr).",
+    ),
+]
+LogFormat = Annotated[
+    Literal["text", "json"],
+    typer.Option(
+        envvar="K8SMCP_LOG_FORMAT",
+        help="text (for people) or json (one object a line, for log pipelines).",
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -280,7 +287,7 @@ def _root(
 
 
 _NOT_SETTINGS = frozenset(
-    {"tool", "args", "json_out", "auth_token", "auth_token_file", "insecure_no_auth"}
+    {"tool", "args", "json_out", "auth_token", "auth_token_file", "insecure_no_auth", "log_format"}
 )
 _POLICY_OPTIONS = (
     "read_only",
@@ -416,7 +423,9 @@ def run(
     tool_args = list(args or [])
     settings = _guard(lambda: _settings("local", ctx.params), as_json=json_out)
     stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
-    call = ToolCall(tool=tool, command=tool_args, stdin=stdin, timeout=timeout, client="cli")
+    call = ToolCall(
+        tool=tool, command=tool_args, stdin=stdin, timeout=timeout, client="cli", entry="cli"
+    )
     result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
     _finish(result, json_out)
 
@@ -450,6 +459,7 @@ def stdio(
     istioctl_bin: IstioctlBin = None,
     argocd_bin: ArgocdBin = None,
     log_level: LogLevel = "warning",
+    log_format: LogFormat = "text",
 ) -> None:
     """Serve MCP over stdin/stdout, for clients that spawn k8smcp (Claude Desktop, Cursor).
 
@@ -457,7 +467,7 @@ def stdio(
     """
     from k8smcp.log import configure_logging
 
-    configure_logging(log_level)
+    configure_logging(log_level, log_format)
     settings = _guard(lambda: _settings("local", ctx.params))
 
     async def serve_stdio() -> None:
@@ -568,6 +578,7 @@ def serve(
     istioctl_bin: IstioctlBin = None,
     argocd_bin: ArgocdBin = None,
     log_level: LogLevel = "info",
+    log_format: LogFormat = "text",
 ) -> None:
     """Serve MCP (streamable HTTP at /mcp) and REST (/tools/<tool>) over HTTP.
 
@@ -580,7 +591,7 @@ def serve(
     """
     from k8smcp.log import configure_logging
 
-    configure_logging(log_level)
+    configure_logging(log_level, log_format)
 
     def server_settings() -> Settings:
         tokens = _tokens(auth_token, auth_token_file)
@@ -597,11 +608,12 @@ def serve(
     import uvicorn
 
     from k8smcp.http_app import build_app
+    from k8smcp.metrics import Metrics
     from k8smcp.service import Service
 
     server = uvicorn.Server(
         uvicorn.Config(
-            build_app(Service(settings)),
+            build_app(Service(settings, observer=Metrics())),
             host=host,
             port=port,
             log_config=None,  # keep configure_logging's handlers

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +32,7 @@ from k8smcp.errors import (
     error_body,
 )
 from k8smcp.mcp_server import build_server
+from k8smcp.metrics import Metrics
 from k8smcp.service import Service, ToolCall
 from k8smcp.tools import TOOLS, ToolSpec
 
@@ -135,6 +136,14 @@ def build_app(service: Service) -> FastAPI:
         problems = "; ".join(_describe(err) for err in exc.errors())
         return await on_error(request, InvalidRequestError(f"invalid request body: {problems}"))
 
+    @app.get("/metrics", tags=["server"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics: calls by tool, entry point and outcome, durations, denials."""
+        observer = service.observer
+        if not isinstance(observer, Metrics):
+            return Response(status_code=404)
+        return Response(observer.exposition(), media_type=observer.content_type)
+
     @app.get("/health", tags=["server"])
     async def health() -> dict[str, str]:
         """Liveness and readiness: answers as soon as the server is up."""
@@ -186,6 +195,7 @@ def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[
                 kubeconfig=x_kubeconfig or body.kubeconfig,
                 context=body.context,
                 client=request.client.host if request.client else "-",
+                entry="rest",
             )
         )
         return ToolResponse(**result.to_dict())

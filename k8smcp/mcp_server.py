@@ -122,6 +122,7 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
             kubeconfig=sent or kubeconfig,
             context=context,
             client=peer.host if peer else "stdio",
+            entry="mcp_http" if request is not None else "stdio",
         )
         try:
             result = await _with_progress(ctx, service.call_tool(call))

@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -58,6 +58,7 @@ class ToolCall:
     kubeconfig: str | None = None  # base64
     context: str | None = None
     client: str = "-"  # who asked, for the audit line: a peer address, "stdio", "cli"
+    entry: str = "-"  # the door it came through: rest, mcp_http, stdio, cli
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +95,31 @@ class ToolStatus:
     detail: str | None = None
 
 
+class Observer(Protocol):
+    """Told about every call (``k8smcp.metrics.Metrics`` is one)."""
+
+    def started(self) -> None:
+        """A call came in."""
+
+    def finished(
+        self,
+        *,
+        tool: str,
+        entry: str,
+        outcome: str,
+        seconds: float,
+        rule: str | None = None,
+        truncated: bool = False,
+    ) -> None:
+        """A call ended: ok, failed, timeout, denied or error."""
+
+
 class Service:
     """The core that the CLI, REST and MCP front ends share."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
         self.settings = settings
+        self.observer = observer
         self.executor = Executor(
             max_output_bytes=settings.max_output_bytes,
             max_concurrency=settings.max_concurrency,
@@ -115,7 +136,7 @@ class Service:
                 kubeconfig, policy, missing binary); a command that ran and failed is a
                 result, not an error.
         """
-        audit = _Audit(call)
+        audit = _Audit(call, self.observer)
         try:
             result = await self._call(call, audit)
         except K8sMcpError as exc:
@@ -302,9 +323,12 @@ def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
 class _Audit:
     """Collects what one call did and writes it as one JSON line on k8smcp.audit."""
 
-    def __init__(self, call: ToolCall) -> None:
+    def __init__(self, call: ToolCall, observer: Observer | None) -> None:
         self.call = call
+        self.observer = observer
         self.started = time.monotonic()
+        if observer is not None:
+            observer.started()
         self.args: list[str] | None = None
         self.cluster: str | None = None
 
@@ -317,6 +341,15 @@ class _Audit:
         self._write(outcome, error=exc.code, rule=exc.extra.get("rule"))
 
     def _write(self, outcome: str, **fields: Any) -> None:
+        if self.observer is not None:
+            self.observer.finished(
+                tool=self.call.tool,
+                entry=self.call.entry,
+                outcome=outcome,
+                seconds=time.monotonic() - self.started,
+                rule=fields.get("rule"),
+                truncated=bool(fields.get("truncated")),
+            )
         if not audit.isEnabledFor(logging.INFO):
             return
         args = redact_argv(self.args) if self.args is not None else None

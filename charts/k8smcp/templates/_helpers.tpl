@@ -51,6 +51,7 @@ config key -> the K8SMCP_* variable of `k8smcp serve` it sets. Every key of
 */}}
 {{- define "k8smcp.settings" -}}
 logLevel: K8SMCP_LOG_LEVEL
+logFormat: K8SMCP_LOG_FORMAT
 timeout: K8SMCP_TIMEOUT
 maxTimeout: K8SMCP_MAX_TIMEOUT
 maxOutputBytes: K8SMCP_MAX_OUTPUT_BYTES
