@@ -19,7 +19,7 @@ import typer
 from k8smcp import __version__, config
 from k8smcp.config import Mode, Settings
 from k8smcp.errors import K8sMcpError, UsageError
-from k8smcp.output import print_error
+from k8smcp.output import print_error, waiting
 
 T = TypeVar("T")
 
@@ -426,7 +426,8 @@ def run(
     call = ToolCall(
         tool=tool, command=tool_args, stdin=stdin, timeout=timeout, client="cli", entry="cli"
     )
-    result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
+    with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
+        result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
     _finish(result, json_out)
 
 
@@ -697,19 +698,20 @@ def call(
 
     sent = _guard(local_b64, as_json=json_out)
     stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
-    result = _run_async(
-        lambda: client.call(
-            url,
-            tool,
-            tool_args,
-            kubeconfig=sent,
-            token=token,
-            timeout=timeout,
-            context=context,
-            stdin=stdin,
-        ),
-        as_json=json_out,
-    )
+    with waiting(f"{tool} {' '.join(tool_args[:3])} on {url} ..."):
+        result = _run_async(
+            lambda: client.call(
+                url,
+                tool,
+                tool_args,
+                kubeconfig=sent,
+                token=token,
+                timeout=timeout,
+                context=context,
+                stdin=stdin,
+            ),
+            as_json=json_out,
+        )
     _finish(result, json_out)
 
 
@@ -761,6 +763,74 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+@app.command()
+def doctor(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="K8SMCP_URL", help="Also check this server's MCP endpoint.", show_default=False
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="K8SMCP_TOKEN", help="Bearer token for the server.", show_default=False
+        ),
+    ] = None,
+    kubeconfig_b64: KubeconfigB64 = None,
+    kubeconfig: KubeconfigPath = None,
+    context: ContextOpt = None,
+    kubectl_bin: KubectlBin = None,
+    helm_bin: HelmBin = None,
+    istioctl_bin: IstioctlBin = None,
+    argocd_bin: ArgocdBin = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Check the CLIs, the local kubeconfig and (with --url) a running server.
+
+    Exits 0 when nothing failed, 1 otherwise; warnings (an optional CLI missing, a
+    kubeconfig a server would refuse) do not fail.
+
+    Example: k8smcp doctor --url http://127.0.0.1:9096/mcp
+    """
+    from dataclasses import asdict
+
+    from k8smcp import doctor as checks
+    from k8smcp.output import print_checks, print_json
+
+    binaries = {
+        t: p
+        for t, p in (
+            ("kubectl", kubectl_bin),
+            ("helm", helm_bin),
+            ("istioctl", istioctl_bin),
+            ("argocd", argocd_bin),
+        )
+        if p
+    }
+
+    async def run_checks() -> list[checks.Check]:
+        found = await checks.check_tools(Settings(binaries=binaries))
+        found += checks.check_kubeconfig(
+            b64=kubeconfig_b64,
+            path=str(kubeconfig) if kubeconfig else None,
+            env_kubeconfig=config.environ("KUBECONFIG"),
+            home=Path.home(),
+            context=context,
+            max_bytes=config.DEFAULT_MAX_KUBECONFIG_BYTES,
+        )
+        if url:
+            found += await checks.check_server(url, token)
+        return found
+
+    results = _run_async(run_checks, as_json=json_out)
+    if json_out:
+        print_json([asdict(c) for c in results])
+    else:
+        print_checks(results)
+    raise typer.Exit(1 if any(c.status == "fail" for c in results) else 0)
 
 
 def _finish(result: Any, json_out: bool) -> None:

@@ -4,14 +4,42 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from k8smcp.doctor import Check
     from k8smcp.errors import K8sMcpError
     from k8smcp.service import ToolResult, ToolStatus
+
+
+SPINNER_DELAY = 1.0  # seconds of silence before a terminal shows that we are waiting
+
+
+@contextmanager
+def waiting(message: str) -> Iterator[None]:
+    """A spinner on stderr while the body runs, from its first second on, on terminals only.
+
+    Scripts and pipes see nothing: the spinner never starts when stderr is not a terminal.
+    """
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    status = console.status(message, spinner="dots")
+    timer = threading.Timer(SPINNER_DELAY, status.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        status.stop()
 
 
 def print_json(data: Any) -> None:
@@ -59,4 +87,18 @@ def print_remote_tools(tools: list[dict[str, str]]) -> None:
     table.add_column("description")
     for tool in tools:
         table.add_row(tool["name"], tool["description"])
+    Console().print(table)
+
+
+_MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FAIL[/]"}
+
+
+def print_checks(checks: list[Check]) -> None:
+    """The doctor's findings, one row a check."""
+    table = Table(title="k8smcp doctor")
+    table.add_column("check", style="bold")
+    table.add_column("status")
+    table.add_column("detail")
+    for check in checks:
+        table.add_row(check.name, _MARKS[check.status], check.detail)
     Console().print(table)

@@ -1,0 +1,108 @@
+"""``k8smcp doctor``: is everything here that k8smcp needs, and is the server reachable?
+
+Each check is a Check (name, status, detail). ``fail`` means k8smcp cannot do its main
+job (no kubectl, an unusable kubeconfig, an unreachable server); ``warn`` means a part
+of it is missing (helm not installed, a kubeconfig a server would refuse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from k8smcp import kubeconfig as kc
+from k8smcp.config import Settings
+from k8smcp.errors import K8sMcpError
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    status: Status
+    detail: str
+
+
+async def check_tools(settings: Settings) -> list[Check]:
+    """Each CLI: found, where, which version. kubectl is required, the others optional."""
+    from k8smcp.service import Service
+
+    checks = []
+    for status in await Service(settings).catalog():
+        if status.available and status.version:
+            checks.append(Check(status.tool, "ok", f"{status.version} at {status.path}"))
+        else:
+            level: Status = "fail" if status.tool == "kubectl" else "warn"
+            checks.append(Check(status.tool, level, status.detail or "not working"))
+    return checks
+
+
+def check_kubeconfig(
+    *,
+    b64: str | None,
+    path: str | None,
+    env_kubeconfig: str | None,
+    home: Path,
+    context: str | None,
+    max_bytes: int,
+) -> list[Check]:
+    """The local kubeconfig: valid? which context and server? would a server accept it?"""
+    from k8smcp.policy import Policy
+    from k8smcp.policy import check_kubeconfig as policy_check
+
+    try:
+        found = kc.load_local(
+            b64=b64,
+            path=path,
+            env_kubeconfig=env_kubeconfig,
+            home=home,
+            context=context,
+            max_bytes=max_bytes,
+        )
+    except K8sMcpError as exc:
+        return [Check("kubeconfig", "fail", exc.message)]
+    if found is None:
+        return [
+            Check("kubeconfig", "warn", "none found (--kubeconfig, $KUBECONFIG, ~/.kube/config)")
+        ]
+    checks = [Check("kubeconfig", "ok", f"context {found.context!r}, server {found.server}")]
+    try:
+        policy_check(Policy.server(), found.data)
+    except K8sMcpError as exc:
+        checks.append(
+            Check("server policy", "warn", f"a k8smcp server would refuse it: {exc.message}")
+        )
+    else:
+        checks.append(
+            Check("server policy", "ok", "a k8smcp server at default settings accepts it")
+        )
+    return checks
+
+
+async def check_server(url: str, token: str | None) -> list[Check]:
+    """The server behind ``url`` (its MCP endpoint): /health, then its tools over MCP."""
+    import httpx
+
+    from k8smcp import client
+
+    base = url.rstrip("/").removesuffix("/mcp")
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(f"{base}/health")
+        health = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        return [Check("server", "fail", f"{base}/health: {type(exc).__name__}: {exc}")]
+    if health is None:
+        return [Check("server", "fail", f"{base}/health answered HTTP {response.status_code}")]
+    checks = [Check("server", "ok", f"{base} is up, k8smcp {health.get('version', '?')}")]
+    try:
+        tools = await client.list_tools(url, token=token)
+    except K8sMcpError as exc:
+        checks.append(Check("server tools", "fail", exc.message))
+    else:
+        checks.append(Check("server tools", "ok", ", ".join(t["name"] for t in tools)))
+    return checks
