@@ -65,17 +65,41 @@ def build_server(service: Service) -> MCPServer:
         if read_only
         else ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
     )
+    rules = _rules(service)
     for spec in TOOLS.values():
         server.add_tool(
             _tool_function(service, spec),
             name=spec.name,
             title=spec.title,
-            description=spec.description + (READ_ONLY_NOTE if read_only else ""),
+            description=spec.description + rules,
             annotations=annotations,
         )
     for name, (title, fn) in PROMPTS.items():
         server.add_prompt(_prompt(name, title, fn))
     return server
+
+
+def _rules(service: Service) -> str:
+    """What every tool description adds about this server's own rules and limits."""
+    settings = service.settings
+    rules = [
+        "No shell runs: pipes, redirections, `;` and `$(...)` do not work; filter with "
+        "selectors and -o jsonpath instead.",
+        "Manifests and values come inline: put them in `stdin` and use `-f -`.",
+        f"stdout and stderr are each capped at {settings.max_output_bytes} bytes "
+        "(truncated=true says output was cut); commands are killed after `timeout` "
+        f"seconds (default {settings.default_timeout:g}, at most {settings.max_timeout:g}).",
+    ]
+    if settings.mode == "server":
+        rules.append(
+            "Files on the server cannot be read: no -f PATH, no chart directories "
+            "(use --repo URL), no flags that change the cluster or credentials."
+        )
+    if settings.redact_secrets:
+        rules.append("Secret values in json/yaml output are replaced by <redacted>.")
+    if settings.policy.read_only:
+        rules.append(READ_ONLY_NOTE.strip())
+    return "\n\nRules of this server:\n" + "\n".join(f"- {rule}" for rule in rules)
 
 
 def _prompt(name: str, title: str, fn: Callable[..., str]) -> Prompt:

@@ -154,6 +154,8 @@ def test_read_only_mode(start_server: Any) -> None:
     assert tools["kubectl"].annotations.read_only_hint is True
     assert tools["kubectl"].annotations.destructive_hint is False
     assert "read-only" in tools["kubectl"].description
+    assert "--repo URL" in tools["helm"].description  # server rules: no chart directories
+    assert "<redacted>" in tools["kubectl"].description
 
 
 def test_default_mode_announces_destructive_tools(start_server: Any) -> None:

@@ -43,6 +43,10 @@ async def test_lists_the_four_tools_with_their_schemas() -> None:
     }
     assert "apply -f -" in kubectl.description
     assert "--repo" in tools["helm"].description
+    for tool in tools.values():
+        description = tool.description or ""
+        assert "No shell runs" in description and "`stdin`" in description
+        assert "capped at 1048576 bytes" in description
 
 
 async def test_launch_kubeconfig_is_used_when_the_call_sends_none() -> None:
