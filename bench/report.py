@@ -286,9 +286,19 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "## Where the server's time goes",
             "",
-            f"py-spy sampled the server ({pr['rate']} Hz, {pr['seconds']} s, {pr['samples']} samples) "
-            f"under {pr['load']}. Share of samples whose stack includes the function (inclusive), "
-            "top entries from k8smcp and its libraries:",
+            f"py-spy sampled the server process ({pr['rate']} Hz, {pr['seconds']} s) under {pr['load']} "
+            f"({pr['calls_per_s']} calls/s). It was on the CPU in {pr['cpu_share']:.0%} of the "
+            f"samples' time ({pr['samples']} samples); shares below are of those samples. "
+            "Inclusive: the function is on the stack; self: it is the innermost frame. "
+            "The raw stacks are in `profile-serve.txt`.",
+            "",
+            "| share | where (first match in the sample's stack) |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {a['share']:.1%} | {a['area']} |" for a in pr.get("areas", [])]
+        lines += [
+            "",
+            "k8smcp's functions:",
             "",
             "| inclusive | self | function | file:line |",
             "| --- | --- | --- | --- |",
@@ -297,11 +307,15 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {row['inclusive']:.1%} | {row['self']:.1%} | `{row['function']}` | {row['where']} |"
             )
-        if pr.get("idle_share") is not None:
-            lines += [
-                "",
-                f"Idle (event loop waiting in select/epoll): {pr['idle_share']:.1%} of samples.",
-            ]
+        lines += [
+            "",
+            "Innermost frames (self time):",
+            "",
+            "| self | function | file:line |",
+            "| --- | --- | --- |",
+        ]
+        for row in pr["top_self"]:
+            lines.append(f"| {row['self']:.1%} | `{row['function']}` | {row['where']} |")
     lines += _failed("profile", parts)
     lines.append("")
     return "\n".join(lines)

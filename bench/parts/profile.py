@@ -1,0 +1,165 @@
+"""Where the server's time goes: py-spy samples `k8smcp serve` under load.
+
+32 clients (half REST, half MCP HTTP) call `get ns` while py-spy records the server
+process (not its kubectl children) for SECONDS. Shares are of the samples py-spy took
+while the process was on the CPU (py-spy leaves idle samples out by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.context import Bench
+from bench.parts.throughput import measure
+
+RATE = 100
+SECONDS = 20
+CONCURRENCY = 32
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+# frames every sample shares, which say nothing about where the time goes
+_GENERIC = ("asyncio/runners.py", "asyncio/base_events.py", "uvicorn/server.py", "<module>")
+
+
+def _py_spy() -> str | None:
+    local = Path(sys.executable).parent / "py-spy"
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def _short(path: str) -> str:
+    for marker in ("site-packages/", "/lib/python3", "/work/main/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return path
+
+
+# Where a sample belongs, by the first rule whose text appears in its stack.
+_AREAS = (
+    ("shutil.py", "rmtree of the per-call directory (executor.py, on the event loop)"),
+    ("tempfile.py", "creating the per-call directory and kubeconfig (executor.py)"),
+    ("home_env", "creating the per-call directory and kubeconfig (executor.py)"),
+    ("_write_private", "creating the per-call directory and kubeconfig (executor.py)"),
+    ("_execute_child", "fork/exec of kubectl (subprocess.Popen, on the event loop)"),
+    ("_do_waitpid", "asyncio's child-watcher threads (one per child)"),
+    ("threading.py", "other threads (asyncio child watcher, anyio workers)"),
+    ("(yaml/", "YAML (kubeconfig parse, redaction)"),
+    ("kubeconfig.py", "kubeconfig decode and checks"),
+    ("secrets.py", "Secret redaction"),
+    ("redact.py", "Secret redaction"),
+    ("policy/", "policy checks"),
+    ("(pydantic", "pydantic validation and serialization"),
+    ("(mcp/", "MCP SDK (sessions, JSON-RPC, SSE)"),
+    ("sse_starlette", "MCP SDK (sessions, JSON-RPC, SSE)"),
+    ("executor.py", "executor (pipes, waiting, killing the group)"),
+    ("(anyio/", "anyio task groups, pipes"),
+    ("(h11", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
+    ("(starlette/", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
+    ("(fastapi/", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
+    ("(uvicorn/", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
+)
+
+
+def _area(stack: str) -> str:
+    for needle, area in _AREAS:
+        if needle in stack:
+            return area
+    return "event loop and other"
+
+
+def analyse(raw: str) -> dict[str, Any]:
+    """Inclusive and self shares per function from py-spy's collapsed stacks."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    where: dict[str, str] = {}
+    areas: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        areas[_area(stack)] += count
+        seen: set[str] = set()
+        leaf = None
+        for frame in stack.split(";"):
+            match = _FRAME.match(frame.strip())
+            if not match or frame.startswith(("process ", "thread ")):
+                continue
+            key = f"{match['func']} ({_short(match['file'])})"
+            where.setdefault(key, f"{_short(match['file'])}:{match['line'] or '?'}")
+            leaf = key
+            if key not in seen:
+                seen.add(key)
+                inclusive[key] += count
+        if leaf:
+            own[leaf] += count
+    rows = []
+    for key, value in inclusive.most_common():
+        if any(g in key for g in _GENERIC) or value / max(total, 1) < 0.02:
+            continue
+        if not where[key].startswith("k8smcp/"):  # the trunk of every stack says little
+            continue
+        rows.append(
+            {
+                "function": key.split(" (", 1)[0],
+                "where": where[key],
+                "inclusive": value / total,
+                "self": own[key] / total,
+            }
+        )
+    top_self = [
+        {"function": k.split(" (", 1)[0], "where": where[k], "self": v / total}
+        for k, v in own.most_common(15)
+    ]
+    by_area = [{"area": a, "share": v / max(total, 1)} for a, v in areas.most_common()]
+    return {"samples": total, "top": rows[:20], "top_self": top_self, "areas": by_area}
+
+
+async def run(bench: Bench) -> dict[str, Any]:
+    py_spy = _py_spy()
+    if py_spy is None:
+        return {"failed": "py-spy is not installed (pip install -r bench/requirements.txt)"}
+    server = bench.server("on", 64)
+    rest = bench.rest("on")
+    sessions = [await bench.mcp_http("on") for _ in range(CONCURRENCY // 2)]
+    clients = [rest] * (CONCURRENCY // 2) + sessions
+    out = bench.ws.dir("profile") / "serve.txt"
+    await rest.call("get ns")
+    spy = await asyncio.create_subprocess_exec(
+        py_spy, "record", "--pid", str(server.pid), "--rate", str(RATE),
+        "--duration", str(SECONDS), "--format", "raw", "--output", str(out),
+        "--nonblocking",
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        outcomes, elapsed = await measure(clients, "get ns", SECONDS + 2)
+        _, err = await asyncio.wait_for(spy.communicate(), 60)
+    finally:
+        if spy.returncode is None:
+            spy.kill()
+            await spy.wait()
+        await rest.aclose()
+        for session in sessions:
+            await session.aclose()
+    if not out.exists():
+        return {"failed": f"py-spy wrote nothing: {err.decode()[-500:]}"}
+    result = analyse(out.read_text())
+    if bench.args.out:
+        (bench.args.out / "profile-serve.txt").write_text(out.read_text())
+    result.update(
+        rate=RATE,
+        seconds=SECONDS,
+        cpu_share=round(result["samples"] / (RATE * SECONDS), 3),
+        load=f"{CONCURRENCY} clients (REST and MCP HTTP) calling `kubectl get ns`",
+        calls=len(outcomes),
+        calls_per_s=round(len(outcomes) / elapsed, 1),
+    )
+    bench.note(f"profile: {result['samples']} samples; top: {result['top'][:5]}")
+    return result
