@@ -7,6 +7,8 @@ mcp and fastapi are imported inside the commands that need them, so --help stays
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -374,38 +376,66 @@ def _run_async(fn: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
     return _guard(lambda: anyio.run(fn), as_json=as_json)
 
 
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+# The options of every command that executes tools (run, stdio, serve), declared once.
+# The commands read them from ctx.params, which is what _settings() takes.
+EXECUTION_OPTIONS = (
+    _option("kubeconfig_b64", KubeconfigB64, None),
+    _option("kubeconfig", KubeconfigPath, None),
+    _option("context", ContextOpt, None),
+    _option("timeout", Timeout, config.DEFAULT_TIMEOUT),
+    _option("max_timeout", MaxTimeout, config.DEFAULT_MAX_TIMEOUT),
+    _option("max_output_bytes", MaxOutputBytes, config.DEFAULT_MAX_OUTPUT_BYTES),
+    _option("max_concurrency", MaxConcurrency, config.DEFAULT_MAX_CONCURRENCY),
+    _option("max_kubeconfig_bytes", MaxKubeconfigBytes, config.DEFAULT_MAX_KUBECONFIG_BYTES),
+    _option("queue_timeout", QueueTimeout, config.DEFAULT_QUEUE_TIMEOUT),
+    _option("discovery_cache", DiscoveryCache, True),
+    _option("cache_dir", CacheDir, None),
+    _option("pass_env", PassEnv, ""),
+    _option("read_only", ReadOnly, False),
+    _option("allowed_exec_plugins", AllowedExecPlugins, ""),
+    _option("allowed_servers", AllowedServers, ""),
+    _option("denied_servers", DeniedServers, ""),
+    _option("allow_impersonation", AllowImpersonation, None),
+    _option("allow_local_files", AllowLocalFiles, None),
+    _option("allow_registry_login", AllowRegistryLogin, None),
+    _option("allow_urls", AllowUrls, True),
+    _option("redact_secrets", RedactSecrets, None),
+    _option("kubectl_bin", KubectlBin, None),
+    _option("helm_bin", HelmBin, None),
+    _option("istioctl_bin", IstioctlBin, None),
+    _option("argocd_bin", ArgocdBin, None),
+)
+
+
+def _execution_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Add EXECUTION_OPTIONS to a command: Typer sees them, the command reads ctx.params."""
+    names = {option.name for option in EXECUTION_OPTIONS}
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> None:
+        fn(*args, **{k: v for k, v in kwargs.items() if k not in names})
+
+    signature = inspect.signature(fn, eval_str=True)
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *EXECUTION_OPTIONS]
+    )
+    return command
+
+
 @app.command(context_settings=PASSTHROUGH)
+@_execution_options
 def run(
     ctx: typer.Context,
     tool: Annotated[str, typer.Argument(help="kubectl, helm, istioctl or argocd.")],
     args: Annotated[
         list[str] | None, typer.Argument(help="The tool's arguments, passed as they are.")
     ] = None,
-    kubeconfig_b64: KubeconfigB64 = None,
-    kubeconfig: KubeconfigPath = None,
-    context: ContextOpt = None,
-    timeout: Timeout = config.DEFAULT_TIMEOUT,
-    max_timeout: MaxTimeout = config.DEFAULT_MAX_TIMEOUT,
-    max_output_bytes: MaxOutputBytes = config.DEFAULT_MAX_OUTPUT_BYTES,
-    max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
-    max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
-    pass_env: PassEnv = "",
-    read_only: ReadOnly = False,
-    allowed_exec_plugins: AllowedExecPlugins = "",
-    allowed_servers: AllowedServers = "",
-    denied_servers: DeniedServers = "",
-    allow_impersonation: AllowImpersonation = None,
-    allow_local_files: AllowLocalFiles = None,
-    allow_registry_login: AllowRegistryLogin = None,
-    allow_urls: AllowUrls = True,
-    redact_secrets: RedactSecrets = None,
-    queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
-    discovery_cache: DiscoveryCache = True,
-    cache_dir: CacheDir = None,
-    kubectl_bin: KubectlBin = None,
-    helm_bin: HelmBin = None,
-    istioctl_bin: IstioctlBin = None,
-    argocd_bin: ArgocdBin = None,
     log_level: LogLevel = "warning",
     json_out: JsonOut = False,
 ) -> None:
@@ -424,7 +454,12 @@ def run(
     settings = _guard(lambda: _settings("local", ctx.params), as_json=json_out)
     stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
     call = ToolCall(
-        tool=tool, command=tool_args, stdin=stdin, timeout=timeout, client="cli", entry="cli"
+        tool=tool,
+        command=tool_args,
+        stdin=stdin,
+        timeout=ctx.params["timeout"],
+        client="cli",
+        entry="cli",
     )
     with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
         result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
@@ -432,33 +467,9 @@ def run(
 
 
 @app.command()
+@_execution_options
 def stdio(
     ctx: typer.Context,
-    kubeconfig_b64: KubeconfigB64 = None,
-    kubeconfig: KubeconfigPath = None,
-    context: ContextOpt = None,
-    timeout: Timeout = config.DEFAULT_TIMEOUT,
-    max_timeout: MaxTimeout = config.DEFAULT_MAX_TIMEOUT,
-    max_output_bytes: MaxOutputBytes = config.DEFAULT_MAX_OUTPUT_BYTES,
-    max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
-    max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
-    pass_env: PassEnv = "",
-    read_only: ReadOnly = False,
-    allowed_exec_plugins: AllowedExecPlugins = "",
-    allowed_servers: AllowedServers = "",
-    denied_servers: DeniedServers = "",
-    allow_impersonation: AllowImpersonation = None,
-    allow_local_files: AllowLocalFiles = None,
-    allow_registry_login: AllowRegistryLogin = None,
-    allow_urls: AllowUrls = True,
-    redact_secrets: RedactSecrets = None,
-    queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
-    discovery_cache: DiscoveryCache = True,
-    cache_dir: CacheDir = None,
-    kubectl_bin: KubectlBin = None,
-    helm_bin: HelmBin = None,
-    istioctl_bin: IstioctlBin = None,
-    argocd_bin: ArgocdBin = None,
     log_level: LogLevel = "warning",
     log_format: LogFormat = "text",
 ) -> None:
@@ -481,6 +492,7 @@ def stdio(
 
 
 @app.command()
+@_execution_options
 def serve(
     ctx: typer.Context,
     host: Annotated[
@@ -499,14 +511,6 @@ def serve(
             rich_help_panel=KUBECONFIG,
         ),
     ] = False,
-    kubeconfig_b64: KubeconfigB64 = None,
-    kubeconfig: KubeconfigPath = None,
-    context: ContextOpt = None,
-    timeout: Timeout = config.DEFAULT_TIMEOUT,
-    max_timeout: MaxTimeout = config.DEFAULT_MAX_TIMEOUT,
-    max_output_bytes: MaxOutputBytes = config.DEFAULT_MAX_OUTPUT_BYTES,
-    max_concurrency: MaxConcurrency = config.DEFAULT_MAX_CONCURRENCY,
-    max_kubeconfig_bytes: MaxKubeconfigBytes = config.DEFAULT_MAX_KUBECONFIG_BYTES,
     max_body_bytes: Annotated[
         int,
         typer.Option(
@@ -561,23 +565,6 @@ def serve(
             rich_help_panel=HTTP,
         ),
     ] = "",
-    pass_env: PassEnv = "",
-    read_only: ReadOnly = False,
-    allowed_exec_plugins: AllowedExecPlugins = "",
-    allowed_servers: AllowedServers = "",
-    denied_servers: DeniedServers = "",
-    allow_impersonation: AllowImpersonation = None,
-    allow_local_files: AllowLocalFiles = None,
-    allow_registry_login: AllowRegistryLogin = None,
-    allow_urls: AllowUrls = True,
-    redact_secrets: RedactSecrets = None,
-    queue_timeout: QueueTimeout = config.DEFAULT_QUEUE_TIMEOUT,
-    discovery_cache: DiscoveryCache = True,
-    cache_dir: CacheDir = None,
-    kubectl_bin: KubectlBin = None,
-    helm_bin: HelmBin = None,
-    istioctl_bin: IstioctlBin = None,
-    argocd_bin: ArgocdBin = None,
     log_level: LogLevel = "info",
     log_format: LogFormat = "text",
 ) -> None:
