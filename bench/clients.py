@@ -244,7 +244,8 @@ class McpHttp:
 
 
 class McpStdio:
-    """MCP over stdio: one child process (one session), one call at a time."""
+    """MCP over stdio: one child process (one session); concurrent calls are multiplexed
+    by JSON-RPC id, as a client that does not wait for one answer before the next would."""
 
     def __init__(
         self,
@@ -264,10 +265,11 @@ class McpStdio:
         self.ids = itertools.count(1)
         self.stderr_path = stderr
         self.proc: asyncio.subprocess.Process | None = None
-        self.lock = asyncio.Lock()
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.reader: asyncio.Task[None] | None = None
 
     async def start(self) -> McpStdio:
-        stderr = self.stderr_path.open("wb") if self.stderr_path else asyncio.subprocess.DEVNULL
+        stderr = self.stderr_path.open("ab") if self.stderr_path else asyncio.subprocess.DEVNULL
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv,
             env=self.env,
@@ -276,6 +278,7 @@ class McpStdio:
             stderr=stderr,
             limit=64 * 1024 * 1024,
         )
+        self.reader = asyncio.create_task(self._read())
         await self._rpc(
             "initialize",
             {
@@ -287,6 +290,22 @@ class McpStdio:
         await self._send({"jsonrpc": "2.0", "method": "notifications/initialized", "params": {}})
         return self
 
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        try:
+            while line := await self.proc.stdout.readline():
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    continue  # a peer printing a log line on stdout
+                future = self.pending.pop(data.get("id"), None) if "id" in data else None
+                if future is not None and not future.done():
+                    future.set_result(data)
+        finally:
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(RuntimeError(f"{self.argv[0]} closed stdout"))
+
     async def _send(self, message: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(message).encode() + b"\n")
@@ -295,21 +314,14 @@ class McpStdio:
     async def _rpc(
         self, method: str, params: dict[str, Any], timeout: float = CALL_TIMEOUT
     ) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdout is not None
-        async with self.lock:
-            ident = next(self.ids)
-            await self._send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
-            async with asyncio.timeout(timeout):
-                while True:
-                    line = await self.proc.stdout.readline()
-                    if not line:
-                        raise RuntimeError(f"{self.argv[0]} closed stdout")
-                    try:
-                        data = json.loads(line)
-                    except ValueError:
-                        continue  # a peer printing a log line on stdout
-                    if data.get("id") == ident:
-                        return data  # type: ignore[no-any-return]
+        ident = next(self.ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[ident] = future
+        await self._send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.pending.pop(ident, None)
 
     async def list_tools(self) -> dict[str, Any]:
         return await self._rpc("tools/list", {})
@@ -320,7 +332,7 @@ class McpStdio:
             answer = await self._rpc(
                 "tools/call", {"name": self.tool, "arguments": self.make_args(command)}
             )
-        except (RuntimeError, TimeoutError) as exc:
+        except (RuntimeError, TimeoutError, OSError) as exc:
             return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         return _tool_outcome(answer, time.perf_counter() - started)
 
@@ -335,3 +347,94 @@ class McpStdio:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+        if self.reader is not None:
+            self.reader.cancel()
+
+
+class McpSse:
+    """The older MCP HTTP transport (GET /sse for answers, POST to the endpoint it names),
+    for servers that offer no streamable HTTP. One SSE stream per session."""
+
+    def __init__(
+        self, base_url: str, *, tool: str, make_args: Any, name: str, sse_path: str = "/sse"
+    ) -> None:
+        self.name = name
+        self.base_url = base_url
+        self.sse_path = sse_path
+        self.tool = tool
+        self.make_args = make_args
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(CALL_TIMEOUT, read=None))
+        self.ids = itertools.count(1)
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.endpoint: asyncio.Future[str] | None = None
+        self.reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> McpSse:
+        self.endpoint = asyncio.get_running_loop().create_future()
+        self.reader = asyncio.create_task(self._read())
+        await asyncio.wait_for(self.endpoint, 30)
+        await self._rpc(
+            "initialize",
+            {
+                "protocolVersion": "2025-03-26",
+                "capabilities": {},
+                "clientInfo": {"name": "k8smcp-bench", "version": "0"},
+            },
+        )
+        await self._post({"jsonrpc": "2.0", "method": "notifications/initialized", "params": {}})
+        return self
+
+    async def _read(self) -> None:
+        assert self.endpoint is not None
+        try:
+            async with self.http.stream("GET", self.base_url + self.sse_path) as response:
+                event = ""
+                async for line in response.aiter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data = line[5:].strip()
+                        if event == "endpoint" and not self.endpoint.done():
+                            self.endpoint.set_result(data)
+                        elif event == "message":
+                            message = json.loads(data)
+                            future = self.pending.pop(message.get("id"), None)
+                            if future is not None and not future.done():
+                                future.set_result(message)
+        except (httpx.HTTPError, ValueError) as exc:
+            for future in [*self.pending.values(), self.endpoint]:
+                if not future.done():
+                    future.set_exception(RuntimeError(f"SSE stream ended: {exc}"))
+
+    async def _post(self, message: dict[str, Any]) -> None:
+        assert self.endpoint is not None
+        url = self.endpoint.result()
+        if url.startswith("/"):
+            url = self.base_url + url
+        response = await self.http.post(url, json=message)
+        response.raise_for_status()
+
+    async def _rpc(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        ident = next(self.ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[ident] = future
+        try:
+            await self._post({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+            return await asyncio.wait_for(future, CALL_TIMEOUT)
+        finally:
+            self.pending.pop(ident, None)
+
+    async def call(self, command: str) -> Outcome:
+        started = time.perf_counter()
+        try:
+            answer = await self._rpc(
+                "tools/call", {"name": self.tool, "arguments": self.make_args(command)}
+            )
+        except (httpx.HTTPError, RuntimeError, TimeoutError) as exc:
+            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        return _tool_outcome(answer, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+        await self.http.aclose()

@@ -76,7 +76,8 @@ async def run(bench: Bench) -> dict[str, Any]:
             name = kind if not mode else f"{kind} [cache {mode}]"
             clients = await _clients(bench, kind, mode, concurrency, max_conc)
             try:
-                await clients[0].call(COMMAND)  # warm
+                unique = list({id(c): c for c in clients}.values())
+                await asyncio.gather(*(c.call(COMMAND) for c in unique))  # warm each session
                 outcomes, elapsed = await measure(clients, COMMAND, duration)
             finally:
                 for client in {id(c): c for c in clients}.values():
