@@ -56,7 +56,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from k8smcp.errors import PolicyDeniedError
+from k8smcp.policy.base import deny
 from k8smcp.policy.parse import Parsed, is_false, parse
 from k8smcp.policy.tools import GRAMMARS
 
@@ -155,7 +155,7 @@ def check_secret_output(tool: str, args: list[str], stdin: str | None = None) ->
     refusal = _refusal(tool, args, stdin)
     if refusal is not None:
         where, problem, instead = refusal
-        raise PolicyDeniedError(f"{where}: {problem} (rule {RULE}); {instead}", rule=RULE)
+        raise deny(RULE, where, problem, instead)
 
 
 # --- before: commands whose output cannot be redacted ------------------------------

@@ -37,6 +37,7 @@ RULES: dict[str, str] = {
     "argocd-core": "argocd outside --core mode",
     "shell": "shell syntax; no shell runs",
     "read-only": "command that can change the cluster, in read-only mode",
+    "secret-output": "output format that would print Secret values redaction cannot find",
 }
 
 
