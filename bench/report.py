@@ -361,32 +361,50 @@ def plots(results: dict[str, Any], out: Path) -> None:
         plt.close(fig)
     tp = parts.get("throughput", {}).get("rows")
     peers = parts.get("peers", {}).get("peers", {})
-    if tp or any(r.get("throughput") for r in peers.values()):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+    panels: list[tuple[str, dict[str, list[tuple[int, float]]]]] = []
+    if tp:
         series: dict[str, list[tuple[int, float]]] = {}
-        for row in tp or []:
+        for row in tp:
             label = row["target"] + (
                 f" (max-conc {row['max_concurrency']})" if row.get("max_concurrency") else ""
             )
             series.setdefault(label, []).append((row["concurrency"], row["calls_per_s"]))
+        panels.append((f"kubectl {parts['throughput']['command']}: k8smcp and raw kubectl", series))
+    if any(r.get("throughput") for r in peers.values()):
+        series = {}
         for name, row in peers.items():
             for t in row.get("throughput") or []:
-                series.setdefault(f"{name} (peer, get pods -n)", []).append(
+                series.setdefault(name.replace(" (for scale)", ""), []).append(
                     (t["concurrency"], t["calls_per_s"])
                 )
-        for label, points in series.items():
-            points.sort()
-            style = "k-o" if label == BASE else "--s" if "peer" in label else "-o"
-            ax.plot(
-                [p[0] for p in points], [p[1] for p in points], style, label=label, markersize=4
-            )
-        ax.set_xscale("log", base=2)
-        ax.set_xticks([1, 8, 32, 64], ["1", "8", "32", "64"])
-        ax.set_xlabel("concurrent clients")
-        ax.set_ylabel("calls per second")
-        ax.set_title("Throughput against concurrency", fontsize=10)
-        ax.legend(fontsize=6)
-        ax.grid(alpha=0.3)
+        panels.append((f"{parts['peers']['command']}: k8smcp and its peers", series))
+    if panels:
+        fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+        for ax, (title, series) in zip(axes[0], panels, strict=False):
+            for label, points in series.items():
+                points.sort()
+                style = (
+                    "k-o"
+                    if label == BASE
+                    else "-o"
+                    if label.startswith(("REST", "MCP", "k8smcp"))
+                    else "--s"
+                )
+                ax.plot(
+                    [p[0] for p in points], [p[1] for p in points], style, label=label, markersize=4
+                )
+            ax.set_xscale("log", base=2)
+            levels = sorted({p[0] for points in series.values() for p in points})
+            ax.set_xticks(levels, [str(c) for c in levels])
+            ax.set_xlabel("concurrent clients")
+            ax.set_ylabel("calls per second")
+            ax.set_title(title, fontsize=9)
+            ax.legend(fontsize=6)
+            ax.grid(alpha=0.3)
+        fig.suptitle(
+            "Throughput against concurrency (2-core machine: kubectl's own CPU is the ceiling)",
+            fontsize=10,
+        )
         fig.tight_layout()
         fig.savefig(out / "throughput.png", dpi=80)
         plt.close(fig)

@@ -268,7 +268,13 @@ async def run(bench: Bench) -> dict[str, Any]:
             await driver.aclose()
 
         # throughput: N sessions per server
-        factories: list[tuple[str, Any]] = [(k8smcp_name, lambda: bench.mcp_http("on"))]
+        async def raw() -> Any:
+            return bench.raw_kubectl()
+
+        factories: list[tuple[str, Any]] = [
+            (k8smcp_name, lambda: bench.mcp_http("on")),
+            ("raw kubectl (for scale)", raw),
+        ]
         factories += [
             (r.peer.name, r.client) for r in running if peers[r.peer.name]["status"] == "ok"
         ]
