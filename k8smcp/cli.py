@@ -21,7 +21,6 @@ import typer
 from k8smcp import __version__, config
 from k8smcp.config import Mode, Settings
 from k8smcp.errors import K8sMcpError, UsageError
-from k8smcp.output import print_error, waiting
 
 T = TypeVar("T")
 
@@ -366,6 +365,8 @@ def _guard(fn: Callable[[], T], *, as_json: bool = False) -> T:
     try:
         return fn()
     except K8sMcpError as exc:
+        from k8smcp.output import print_error  # rich loads only when there is an error
+
         print_error(exc, as_json=as_json)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -461,6 +462,8 @@ def run(
         client="cli",
         entry="cli",
     )
+    from k8smcp.output import waiting
+
     with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
         result = _run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
     _finish(result, json_out)
@@ -685,6 +688,8 @@ def call(
 
     sent = _guard(local_b64, as_json=json_out)
     stdin = sys.stdin.read() if _wants_stdin(tool_args) else None
+    from k8smcp.output import waiting
+
     with waiting(f"{tool} {' '.join(tool_args[:3])} on {url} ..."):
         result = _run_async(
             lambda: client.call(
