@@ -80,7 +80,7 @@ class RunEntry(Entry):
         if namespace is not None:
             args = ["--namespace", namespace, *args]
         done = run_k8smcp("run", *options, tool, *args, env=self.env, input=stdin, timeout=600)
-        return _from_json(done.stdout, done.returncode)
+        return _from_json(done.stdout, done.returncode, done.stderr)
 
 
 class CallEntry(Entry):
@@ -99,7 +99,7 @@ class CallEntry(Entry):
             args = ["--namespace", namespace, *args]
         env = {**self.env, "K8SMCP_KUBECONFIG_B64": kubeconfig}
         done = run_k8smcp("call", *options, tool, *args, env=env, input=stdin, timeout=600)
-        return _from_json(done.stdout, done.returncode)
+        return _from_json(done.stdout, done.returncode, done.stderr)
 
 
 class RestEntry(Entry):
@@ -161,8 +161,13 @@ class McpEntry(Entry):
         self.stack.close()
 
 
-def _from_json(stdout: str, returncode: int) -> Outcome:
-    data = json.loads(stdout)
+def _from_json(stdout: str, returncode: int, stderr: str) -> Outcome:
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        raise AssertionError(
+            f"k8smcp --json printed no JSON (exit {returncode}); stderr:\n{stderr}"
+        ) from None
     if "exit_code" not in data:
         return Outcome(returncode, "", data["detail"], error=data["error"])
     assert data["exit_code"] == returncode
