@@ -31,6 +31,7 @@ class Outcome:
     seconds: float
     detail: str = ""
     size: int = 0  # bytes of output, to check every entry point returned the same thing
+    truncated: bool = False  # k8smcp cut the output at K8SMCP_MAX_OUTPUT_BYTES
 
 
 class Driver(Protocol):
@@ -125,7 +126,7 @@ class Rest:
         try:
             response = await self.http.post(self.url, json={"command": command})
         except httpx.HTTPError as exc:
-            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc!r}")
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
             return Outcome(False, elapsed, f"HTTP {response.status_code}: {response.text[:300]}")
@@ -134,7 +135,8 @@ class Rest:
             return Outcome(
                 False, elapsed, f"exit {data.get('exit_code')}: {data.get('stderr', '')[:300]}"
             )
-        return Outcome(True, elapsed, size=len(data.get("stdout", "").encode()))
+        size = len(data.get("stdout", "").encode())
+        return Outcome(True, elapsed, size=size, truncated=bool(data.get("truncated")))
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -150,7 +152,8 @@ def _tool_outcome(result: dict[str, Any], elapsed: float) -> Outcome:
     if body.get("isError"):
         return Outcome(False, elapsed, f"isError: {text[:300]}")
     if isinstance(structured, dict) and "stdout" in structured:
-        return Outcome(True, elapsed, size=len(str(structured["stdout"]).encode()))
+        size = len(str(structured["stdout"]).encode())
+        return Outcome(True, elapsed, size=size, truncated=bool(structured.get("truncated")))
     return Outcome(True, elapsed, size=len(text.encode()))
 
 

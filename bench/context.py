@@ -13,6 +13,9 @@ from bench.env import K8SMCP, Server, Workspace
 
 # K8SMCP_DISCOVERY_CACHE values measured side by side ("before and after").
 CACHE_MODES = ("off", "on")
+# Every k8smcp process gets this output cap (the default is 1 MiB): `get pods -A -o json`
+# over the seeded pods prints about 2 MB, and a truncated answer is not the same work.
+MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 
 
 def discovery_cache_present() -> bool:
@@ -44,7 +47,10 @@ class Bench:
     def k8smcp_env(self, mode: str, **extra: str) -> dict[str, str]:
         """k8smcp's environment for a cache mode; its HOME persists through the run."""
         return env.k8smcp_env(
-            self.ws.dir(f"home-k8smcp-{mode}"), K8SMCP_DISCOVERY_CACHE=mode, **extra
+            self.ws.dir(f"home-k8smcp-{mode}"),
+            K8SMCP_DISCOVERY_CACHE=mode,
+            K8SMCP_MAX_OUTPUT_BYTES=str(MAX_OUTPUT_BYTES),
+            **extra,
         )
 
     def kubectl_env(self) -> dict[str, str]:

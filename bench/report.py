@@ -117,6 +117,10 @@ def markdown(results: dict[str, Any]) -> str:
     )
     if "seed" in results:
         lines.append(f"| seeded pods | {results['seed']} |")
+    if results.get("k8smcp_max_output_bytes"):
+        lines.append(
+            f"| K8SMCP_MAX_OUTPUT_BYTES of every k8smcp process | {results['k8smcp_max_output_bytes']} |"
+        )
     lines += [
         "",
         "## Targets",
@@ -143,14 +147,14 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 f"`kubectl {command}`",
                 "",
-                "| entry point | median | p95 | ratio (median) | ratio (p95) | errors | output bytes |",
-                "| --- | --- | --- | --- | --- | --- | --- |",
+                "| entry point | median | p95 | ratio (median) | ratio (p95) | errors | output bytes | truncated |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- |",
             ]
             for name, row in summary.items():
                 lines.append(
                     f"| {name} | {_fmt(row['median_ms'])} | {_fmt(row['p95_ms'])} | "
                     f"{_fmt(row['ratio_median'], 2)} | {_fmt(row['ratio_p95'], 2)} | "
-                    f"{row['errors']}/{row['n']} | {row['size']} |"
+                    f"{row['errors']}/{row['n']} | {row['size']} | {row.get('truncated', '–')} |"
                 )
     lines += _failed("latency", parts)
 
@@ -280,42 +284,46 @@ def markdown(results: dict[str, Any]) -> str:
             lines += ["", "Notes:", ""] + [f"- **{n}**: {w}" for n, w in why]
     lines += _failed("peers", parts)
 
-    if "profile" in parts and "top" in parts["profile"]:
-        pr = parts["profile"]
-        lines += [
-            "",
-            "## Where the server's time goes",
-            "",
-            f"py-spy sampled the server process ({pr['rate']} Hz, {pr['seconds']} s) under {pr['load']} "
-            f"({pr['calls_per_s']} calls/s). It was on the CPU in {pr['cpu_share']:.0%} of the "
-            f"samples' time ({pr['samples']} samples); shares below are of those samples. "
-            "Inclusive: the function is on the stack; self: it is the innermost frame. "
-            "The raw stacks are in `profile-serve.txt`.",
-            "",
-            "| share | where (first match in the sample's stack) |",
-            "| --- | --- |",
-        ]
-        lines += [f"| {a['share']:.1%} | {a['area']} |" for a in pr.get("areas", [])]
-        lines += [
-            "",
-            "k8smcp's functions:",
-            "",
-            "| inclusive | self | function | file:line |",
-            "| --- | --- | --- | --- |",
-        ]
-        for row in pr["top"]:
-            lines.append(
-                f"| {row['inclusive']:.1%} | {row['self']:.1%} | `{row['function']}` | {row['where']} |"
-            )
-        lines += [
-            "",
-            "Innermost frames (self time):",
-            "",
-            "| self | function | file:line |",
-            "| --- | --- | --- |",
-        ]
-        for row in pr["top_self"]:
-            lines.append(f"| {row['self']:.1%} | `{row['function']}` | {row['where']} |")
+    if "profile" in parts and "loads" in parts["profile"]:
+        lines += ["", "## Where the server's time goes"]
+        for pr in parts["profile"]["loads"]:
+            if "failed" in pr:
+                lines += ["", f"**{pr['failed']}**"]
+                continue
+            lines += [
+                "",
+                f"### {pr['load']}",
+                "",
+                f"py-spy sampled the server process ({pr['rate']} Hz, {pr['seconds']} s; "
+                f"{pr['calls_per_s']} calls/s, {pr['errors']} errors). It was on the CPU in "
+                f"{pr['cpu_share']:.0%} of the time ({pr['samples']} samples); shares below are of "
+                "those samples. Inclusive: the function is on the stack; self: it is the innermost "
+                f"frame. The raw stacks are in `{pr['stacks']}`.",
+                "",
+                "| share | where (first match in the sample's stack) |",
+                "| --- | --- |",
+            ]
+            lines += [f"| {a['share']:.1%} | {a['area']} |" for a in pr.get("areas", [])]
+            lines += [
+                "",
+                "k8smcp's functions:",
+                "",
+                "| inclusive | self | function | file:line |",
+                "| --- | --- | --- | --- |",
+            ]
+            for row in pr["top"]:
+                lines.append(
+                    f"| {row['inclusive']:.1%} | {row['self']:.1%} | `{row['function']}` | {row['where']} |"
+                )
+            lines += [
+                "",
+                "Innermost frames (self time):",
+                "",
+                "| self | function | file:line |",
+                "| --- | --- | --- |",
+            ]
+            for row in pr["top_self"]:
+                lines.append(f"| {row['self']:.1%} | `{row['function']}` | {row['where']} |")
     lines += _failed("profile", parts)
     lines.append("")
     return "\n".join(lines)

@@ -6,18 +6,22 @@ import asyncio
 import base64
 import importlib
 import json
+import shutil
+import tempfile
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from bench import env, report
-from bench.context import Bench, discovery_cache_present
+from bench.context import MAX_OUTPUT_BYTES, Bench, discovery_cache_present
 
 PARTS = ("latency", "throughput", "discovery", "startup", "memory", "peers", "profile")
 
 
 def main(args: Any) -> int:
     ws = env.Workspace.create()
+    args.out.mkdir(parents=True, exist_ok=True)
     testbed = None
     started = time.time()
     results: dict[str, Any] = {
@@ -25,6 +29,7 @@ def main(args: Any) -> int:
         "machine": env.machine(),
         "versions": env.versions(),
         "discovery_cache_setting_present": discovery_cache_present(),
+        "k8smcp_max_output_bytes": MAX_OUTPUT_BYTES,
         "args": {
             k: (str(v) if not isinstance(v, (int, float, list, bool, type(None))) else v)
             for k, v in vars(args).items()
@@ -70,6 +75,11 @@ def main(args: Any) -> int:
     finally:
         if testbed is not None:
             testbed.stop()
+        logs = ws.root / "logs"
+        if logs.exists():  # the servers' and peers' logs outlive the run, outside the repo
+            kept = Path(tempfile.gettempdir()) / f"k8smcp-bench-logs-{int(started)}"
+            shutil.copytree(logs, kept, dirs_exist_ok=True)
+            print(f"logs kept in {kept}")
         ws.cleanup()
     results["elapsed_s"] = round(time.time() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "mean_ms": round(sum(ok) / len(ok), 2) if ok else math.nan,
         "size": max((o.size for o in outcomes if o.ok), default=0),
         "first_error": errors[0].detail if errors else "",
+        "truncated": sum(1 for o in outcomes if o.truncated),
     }
 
 

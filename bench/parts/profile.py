@@ -8,6 +8,7 @@ while the process was on the CPU (py-spy leaves idle samples out by default).
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from bench.parts.throughput import measure
 RATE = 100
 SECONDS = 20
 CONCURRENCY = 32
+BIG_CONCURRENCY = 8  # `get pods -A -o json`: about 2 MB per answer
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # frames every sample shares, which say nothing about where the time goes
 _GENERIC = ("asyncio/runners.py", "asyncio/base_events.py", "uvicorn/server.py", "<module>")
@@ -47,14 +49,14 @@ _AREAS = (
     ("_write_private", "creating the per-call directory and kubeconfig (executor.py)"),
     ("_execute_child", "fork/exec of kubectl (subprocess.Popen, on the event loop)"),
     ("_do_waitpid", "asyncio's child-watcher threads (one per child)"),
-    ("threading.py", "other threads (asyncio child watcher, anyio workers)"),
-    ("(yaml/", "YAML (kubeconfig parse, redaction)"),
+    ("secrets.py", "Secret redaction (parse and re-encode the output)"),
+    ("redact.py", "Secret redaction (parse and re-encode the output)"),
+    ("(yaml/", "YAML (kubeconfig parse)"),
     ("kubeconfig.py", "kubeconfig decode and checks"),
-    ("secrets.py", "Secret redaction"),
-    ("redact.py", "Secret redaction"),
     ("policy/", "policy checks"),
     ("(pydantic", "pydantic validation and serialization"),
     ("(mcp/", "MCP SDK (sessions, JSON-RPC, SSE)"),
+    ("(json/", "JSON encoding of answers"),
     ("sse_starlette", "MCP SDK (sessions, JSON-RPC, SSE)"),
     ("executor.py", "executor (pipes, waiting, killing the group)"),
     ("(anyio/", "anyio task groups, pipes"),
@@ -62,10 +64,17 @@ _AREAS = (
     ("(starlette/", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
     ("(fastapi/", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
     ("(uvicorn/", "HTTP stack (uvicorn, h11, starlette, fastapi)"),
+    ("threading.py", "other work in threads (anyio workers)"),
 )
 
 
+_WAITS = ("Condition.wait (", "Event.wait (", "_wait_for_tstate_lock (", "Queue.get (")
+
+
 def _area(stack: str) -> str:
+    leaf = stack.rsplit(";", 1)[-1].strip()
+    if leaf.startswith(_WAITS):
+        return "threads blocked in a wait (py-spy counts some waits as active)"
     for needle, area in _AREAS:
         if needle in stack:
             return area
@@ -122,44 +131,63 @@ def analyse(raw: str) -> dict[str, Any]:
     return {"samples": total, "top": rows[:20], "top_self": top_self, "areas": by_area}
 
 
-async def run(bench: Bench) -> dict[str, Any]:
-    py_spy = _py_spy()
-    if py_spy is None:
-        return {"failed": "py-spy is not installed (pip install -r bench/requirements.txt)"}
-    server = bench.server("on", 64)
-    rest = bench.rest("on")
-    sessions = [await bench.mcp_http("on") for _ in range(CONCURRENCY // 2)]
-    clients = [rest] * (CONCURRENCY // 2) + sessions
-    out = bench.ws.dir("profile") / "serve.txt"
-    await rest.call("get ns")
+async def _sample(
+    bench: Bench, py_spy: str, pid: int, clients: list[Any], command: str, name: str
+) -> dict[str, Any]:
+    """py-spy on ``pid`` while ``clients`` call ``command``; the analysed samples."""
+    out = bench.ws.dir("profile") / f"{name}.txt"
     spy = await asyncio.create_subprocess_exec(
-        py_spy, "record", "--pid", str(server.pid), "--rate", str(RATE),
+        py_spy, "record", "--pid", str(pid), "--rate", str(RATE),
         "--duration", str(SECONDS), "--format", "raw", "--output", str(out),
         "--nonblocking",
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        outcomes, elapsed = await measure(clients, "get ns", SECONDS + 2)
+        outcomes, elapsed = await measure(clients, command, SECONDS + 2)
         _, err = await asyncio.wait_for(spy.communicate(), 60)
     finally:
         if spy.returncode is None:
             spy.kill()
             await spy.wait()
-        await rest.aclose()
-        for session in sessions:
-            await session.aclose()
     if not out.exists():
         return {"failed": f"py-spy wrote nothing: {err.decode()[-500:]}"}
-    result = analyse(out.read_text())
-    if bench.args.out:
-        (bench.args.out / "profile-serve.txt").write_text(out.read_text())
+    raw = out.read_text()
+    result = analyse(raw)
+    (bench.args.out / f"{name}.txt.gz").write_bytes(gzip.compress(raw.encode(), mtime=0))
     result.update(
         rate=RATE,
         seconds=SECONDS,
         cpu_share=round(result["samples"] / (RATE * SECONDS), 3),
-        load=f"{CONCURRENCY} clients (REST and MCP HTTP) calling `kubectl get ns`",
+        load=f"{len(clients)} clients (REST and MCP HTTP) calling `kubectl {command}`",
         calls=len(outcomes),
+        errors=sum(1 for o in outcomes if not o.ok),
         calls_per_s=round(len(outcomes) / elapsed, 1),
+        stacks=f"{name}.txt.gz",
     )
-    bench.note(f"profile: {result['samples']} samples; top: {result['top'][:5]}")
+    bench.note(f"profile {command}: {result['samples']} samples; {result['areas'][:4]}")
     return result
+
+
+async def run(bench: Bench) -> dict[str, Any]:
+    py_spy = _py_spy()
+    if py_spy is None:
+        return {"failed": "py-spy is not installed (pip install -r bench/requirements.txt)"}
+    server = bench.server("on", 64)
+    results: dict[str, Any] = {"loads": []}
+    for command, concurrency, name in (
+        ("get ns", CONCURRENCY, "profile-serve"),
+        ("get pods -A -o json", BIG_CONCURRENCY, "profile-serve-big"),
+    ):
+        rest = bench.rest("on")
+        sessions = [await bench.mcp_http("on") for _ in range(concurrency // 2)]
+        clients = [rest] * (concurrency // 2) + sessions
+        try:
+            await rest.call(command)
+            results["loads"].append(
+                await _sample(bench, py_spy, server.pid, clients, command, name)
+            )
+        finally:
+            await rest.aclose()
+            for session in sessions:
+                await session.aclose()
+    return results
