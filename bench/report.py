@@ -295,9 +295,9 @@ def markdown(results: dict[str, Any]) -> str:
                 f"### {pr['load']}",
                 "",
                 f"py-spy sampled the server process ({pr['rate']} Hz, {pr['seconds']} s; "
-                f"{pr['calls_per_s']} calls/s, {pr['errors']} errors). It was on the CPU in "
-                f"{pr['cpu_share']:.0%} of the time ({pr['samples']} samples); shares below are of "
-                "those samples. Inclusive: the function is on the stack; self: it is the innermost "
+                f"{pr['calls_per_s']} calls/s, {pr['errors']} errors) and took {pr['samples']} samples "
+                f"of threads on the CPU, {pr['cpu_share']:.0%} of one core's worth (over 100 %: more "
+                "than one thread at once); shares below are of those samples. Inclusive: the function is on the stack; self: it is the innermost "
                 f"frame. The raw stacks are in `{pr['stacks']}`.",
                 "",
                 "| share | where (first match in the sample's stack) |",
