@@ -184,7 +184,10 @@ class Service:
             )
         )
         stdout = completed.stdout
-        if self.settings.redact_secrets:
+        # Whole output without the word cannot hold a Secret (its kind, or a SecretList's,
+        # or a manifest's "kind: Secret" would be there): skip parsing it. Cut output is
+        # always parsed, since the cut may have fallen between a Secret's data and kind.
+        if self.settings.redact_secrets and (completed.truncated or "Secret" in stdout):
             stdout = await _redact(spec.name, args, stdout)
         return ToolResult(
             tool=spec.name,
