@@ -308,11 +308,9 @@ def _settings(mode: Mode, params: dict[str, Any]) -> Settings:
 
     values = {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
 
-    binaries = {
-        tool: path
-        for tool in ("kubectl", "helm", "istioctl", "argocd")
-        if (path := values.pop(f"{tool}_bin", None))
-    }
+    binaries = _binaries(values)
+    for tool in ("kubectl", "helm", "istioctl", "argocd"):
+        values.pop(f"{tool}_bin", None)
     pass_env = _csv(values.pop("pass_env", ""))
     b64 = values.pop("kubeconfig_b64", None)
     path = values.pop("kubeconfig", None)
@@ -354,6 +352,15 @@ def _policy(mode: Mode, options: dict[str, Any]) -> Any:
         if value is not None:
             overrides[name] = value
     return Policy.server(**overrides) if mode == "server" else Policy.local(**overrides)
+
+
+def _binaries(params: dict[str, Any]) -> dict[str, str]:
+    """Tool name -> binary, from the ``--<tool>-bin`` options that were given."""
+    return {
+        tool: path
+        for tool in ("kubectl", "helm", "istioctl", "argocd")
+        if (path := params.get(f"{tool}_bin"))
+    }
 
 
 def _csv(text: str | None) -> tuple[str, ...]:
@@ -586,7 +593,7 @@ def serve(
 
     def server_settings() -> Settings:
         tokens = _tokens(auth_token, auth_token_file)
-        if not tokens and not insecure_no_auth and not _is_loopback(host):
+        if not tokens and not insecure_no_auth and not config.is_loopback(host):
             raise UsageError(
                 f"refusing to listen on {host} without authentication: set "
                 "K8SMCP_AUTH_TOKEN or K8SMCP_AUTH_TOKEN_FILE, or pass --insecure-no-auth "
@@ -709,6 +716,7 @@ def call(
 
 @app.command()
 def tools(
+    ctx: typer.Context,
     kubectl_bin: KubectlBin = None,
     helm_bin: HelmBin = None,
     istioctl_bin: IstioctlBin = None,
@@ -721,16 +729,7 @@ def tools(
     from k8smcp.output import print_json, print_tools
     from k8smcp.service import Service
 
-    binaries = {
-        t: p
-        for t, p in (
-            ("kubectl", kubectl_bin),
-            ("helm", helm_bin),
-            ("istioctl", istioctl_bin),
-            ("argocd", argocd_bin),
-        )
-        if p
-    }
+    binaries = _binaries(ctx.params)
     statuses = _run_async(Service(Settings(binaries=binaries)).catalog)
     if json_out:
         print_json([asdict(s) for s in statuses])
@@ -748,17 +747,9 @@ def _tokens(inline: str | None, file: Path | None) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 @app.command()
 def doctor(
+    ctx: typer.Context,
     url: Annotated[
         str | None,
         typer.Option(
@@ -792,16 +783,7 @@ def doctor(
     from k8smcp import doctor as checks
     from k8smcp.output import print_checks, print_json
 
-    binaries = {
-        t: p
-        for t, p in (
-            ("kubectl", kubectl_bin),
-            ("helm", helm_bin),
-            ("istioctl", istioctl_bin),
-            ("argocd", argocd_bin),
-        )
-        if p
-    }
+    binaries = _binaries(ctx.params)
 
     async def run_checks() -> list[checks.Check]:
         found = await checks.check_tools(Settings(binaries=binaries))

@@ -97,6 +97,16 @@ def child_env_base(settings: Settings) -> dict[str, str]:
     return env
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is this machine's loopback."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def environ(name: str) -> str | None:
     """One variable of the process environment (for the few settings read outside Typer)."""
     return os.environ.get(name)

@@ -4,7 +4,6 @@ Imported only by ``k8smcp serve`` (and tests): FastAPI and the MCP SDK are slow 
 """
 
 import hmac
-import ipaddress
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8smcp import __version__
-from k8smcp.config import Settings
+from k8smcp.config import Settings, is_loopback
 from k8smcp.errors import (
     AuthenticationError,
     ForbiddenOriginError,
@@ -219,7 +218,7 @@ def _transport_security(settings: Settings) -> TransportSecuritySettings:
     """
     hosts = list(settings.allowed_hosts)
     origins = list(settings.allowed_origins)
-    if "*" in hosts or (not hosts and not _is_loopback(settings.host)):
+    if "*" in hosts or (not hosts and not is_loopback(settings.host)):
         if not hosts:
             logger.warning(
                 "listening on %s with no K8SMCP_ALLOWED_HOSTS: Host/Origin checks are off",
@@ -231,13 +230,6 @@ def _transport_security(settings: Settings) -> TransportSecuritySettings:
     if not origins:
         origins = [f"http://{name}:*" for name in LOOPBACK_NAMES]
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def _allowed(value: str, patterns: list[str]) -> bool:
