@@ -4,10 +4,12 @@ same cluster share kubectl's discovery cache, one directory per cluster identity
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import testbed as tb
 from tests.conftest import Server
 from tests.testbed import Cluster
 
@@ -36,9 +38,18 @@ def requests_per_call(server: Server, cluster: Cluster, calls: int = 5) -> float
     return (api_requests(cluster) - before - probe) / calls
 
 
+@pytest.fixture
+def quiet_testbed(testbed_bin_dir: Path) -> Iterator[tb.Testbed]:
+    """Clusters of this test's own: the session's also serve other tests, whose requests
+    would be counted with ours."""
+    with tb.start_testbed() as fresh:
+        yield fresh
+
+
 def test_calls_share_discovery_per_cluster(
-    testbed_env: dict[str, str], cluster_a: Cluster, cluster_b: Cluster, tmp_path: Path
+    testbed_env: dict[str, str], quiet_testbed: tb.Testbed, tmp_path: Path
 ) -> None:
+    cluster_a, cluster_b = quiet_testbed.a, quiet_testbed.b
     cache = tmp_path / "cache"
     cached = Server(env={**testbed_env, "K8SMCP_CACHE_DIR": str(cache)}, log=tmp_path / "a.log")
     uncached = Server(
