@@ -150,6 +150,42 @@ def test_help_and_version_do_not_import_mcp_or_fastapi() -> None:
         assert not {m for m in imported if m.split(".")[0] in ("mcp", "fastapi", "uvicorn")}
 
 
+def test_help_renders_its_panels_without_rich_markdown_or_traceback() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "k8smcp", "--help"],
+        capture_output=True,
+        text=True,
+        env=k8smcp_env(COLUMNS="100"),
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    assert "typer.rich_utils" in imported
+    assert not imported & {"rich.markdown", "rich.traceback", "markdown_it"}
+    assert "─ Commands ─" in done.stdout and "serve" in done.stdout
+
+
+def test_the_help_renderers_stand_ins_load_the_real_classes_when_used() -> None:
+    script = """
+import sys
+from k8smcp.cli import _load_help_renderer
+_load_help_renderer()
+assert "rich.markdown" not in sys.modules and "rich.traceback" not in sys.modules
+from typer import rich_utils
+from rich.markdown import Markdown
+assert isinstance(rich_utils.Markdown("# x"), Markdown)
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    from rich.traceback import Traceback
+    assert isinstance(rich_utils.Traceback.from_exception(type(exc), exc, None), Traceback)
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=k8smcp_env()
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
 def test_version_matches_the_package() -> None:
     from k8smcp import __version__
 
