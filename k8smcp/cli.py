@@ -288,7 +288,16 @@ def _root(
 
 
 _NOT_SETTINGS = frozenset(
-    {"tool", "args", "json_out", "auth_token", "auth_token_file", "insecure_no_auth", "log_format"}
+    {
+        "tool",
+        "args",
+        "json_out",
+        "auth_token",
+        "auth_token_file",
+        "insecure_no_auth",
+        "log_format",
+        "keep_alive_timeout",
+    }
 )
 _POLICY_OPTIONS = (
     "read_only",
@@ -575,6 +584,16 @@ def serve(
             rich_help_panel=HTTP,
         ),
     ] = "",
+    keep_alive_timeout: Annotated[
+        int,
+        typer.Option(
+            envvar="K8SMCP_KEEP_ALIVE_TIMEOUT",
+            min=1,
+            help="Seconds an idle HTTP connection stays open; keep it above the idle "
+            "timeout of the proxy or load balancer in front.",
+            rich_help_panel=HTTP,
+        ),
+    ] = config.DEFAULT_KEEP_ALIVE_TIMEOUT,
     log_level: LogLevel = "info",
     log_format: LogFormat = "text",
 ) -> None:
@@ -617,6 +636,7 @@ def serve(
             log_config=None,  # keep configure_logging's handlers
             log_level=log_level.lower(),
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=keep_alive_timeout,
         )
     )
     server.run()

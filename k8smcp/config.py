@@ -24,6 +24,10 @@ DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
 DEFAULT_MAX_CONCURRENCY = 16
 DEFAULT_MAX_KUBECONFIG_BYTES = 256 * 1024
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+# Longer than the idle timeout of the clients and proxies in front (httpx 5 s, ALB and
+# nginx 60 s), so they always close an idle connection first: a server that closes it
+# while a client reuses it makes that client's request fail (seen under load at 5 s).
+DEFAULT_KEEP_ALIVE_TIMEOUT = 75
 DEFAULT_QUEUE_TIMEOUT = 30.0
 
 # Variables a child may inherit from the server: what a CLI needs to find binaries,

@@ -4,6 +4,7 @@ streamable HTTP client (MCP), and `k8smcp call` (a subprocess), with real kubect
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,47 @@ def test_health_tools_and_openapi(server: Any) -> None:
     } <= set(spec["paths"])
     assert "X-Kubeconfig" in json.dumps(spec["paths"]["/tools/kubectl"])
     assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def _health_over(sock: socket.socket) -> bytes:
+    """GET /health on an open connection; the whole answer, or b"" if it was closed."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def test_an_idle_connection_outlives_the_clients_idle_timeout(server: Any) -> None:
+    # httpx drops an idle connection after 5 s, load balancers after 60 s: the server
+    # must not close first (uvicorn's default of 5 s made clients under load fail with
+    # ReadError when they reused a connection the server was closing).
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        assert _health_over(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(6)
+        assert _health_over(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_keep_alive_timeout_closes_idle_connections(start_server: Any) -> None:
+    server = start_server("--keep-alive-timeout", "1")
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        assert _health_over(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(2.5)
+        assert sock.recv(1) == b""  # closed by the server
+
+
+def test_rest_answers_have_the_shape_openapi_documents(server: Any) -> None:
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    documented = spec["components"]["schemas"]["ToolResponse"]
+    kubeconfig = b64(make_kubeconfig("https://127.0.0.2:1"))
+    answer = server.post("kubectl", {"command": SERVER_PATH, "kubeconfig": kubeconfig}).json()
+    assert answer["ok"] and answer["stdout"] == "https://127.0.0.2:1"
+    assert set(answer) == set(documented["properties"]) == set(documented["required"])
 
 
 def test_rest_runs_with_the_header_kubeconfig_first(server: Any) -> None:
