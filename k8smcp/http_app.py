@@ -178,12 +178,12 @@ def build_app(service: Service) -> FastAPI:
     return app
 
 
-def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[ToolResponse]]:
+def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[Response]]:
     async def run(
         body: ToolRequest,
         request: Request,
         x_kubeconfig: Annotated[str | None, Header(description="Base64 kubeconfig")] = None,
-    ) -> ToolResponse:
+    ) -> Response:
         result = await service.call_tool(
             ToolCall(
                 tool=spec.name,
@@ -197,7 +197,9 @@ def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[
                 entry="rest",
             )
         )
-        return ToolResponse(**result.to_dict())
+        # Already the ToolResponse shape (response_model documents it): sent as it is,
+        # not validated and serialized again, which a 2 MB stdout would pay twice.
+        return Response(json.dumps(result.to_dict()), media_type="application/json")
 
     return run
 
