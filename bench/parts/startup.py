@@ -11,7 +11,7 @@ from bench.context import Bench
 from bench.env import K8SMCP, KUBECTL, Server
 from bench.stats import percentile
 
-RUNS = 10
+RUNS = 20
 
 
 def _timed(argv: list[str], env: dict[str, str]) -> float:
