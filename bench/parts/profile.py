@@ -43,7 +43,7 @@ def _short(path: str) -> str:
 
 # Where a sample belongs, by the first rule whose text appears in its stack.
 _AREAS = (
-    ("shutil.py", "rmtree of the per-call directory (executor.py, on the event loop)"),
+    ("shutil.py", "rmtree of the per-call directory (executor.py, in a worker thread)"),
     ("tempfile.py", "creating the per-call directory and kubeconfig (executor.py)"),
     ("home_env", "creating the per-call directory and kubeconfig (executor.py)"),
     ("_write_private", "creating the per-call directory and kubeconfig (executor.py)"),
