@@ -318,8 +318,8 @@ def _settings(mode: Mode, params: dict[str, Any]) -> Settings:
     values = {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
 
     binaries = _binaries(values)
-    for tool in ("kubectl", "helm", "istioctl", "argocd"):
-        values.pop(f"{tool}_bin", None)
+    for option in _BIN_OPTIONS:
+        values.pop(option, None)
     pass_env = _csv(values.pop("pass_env", ""))
     b64 = values.pop("kubeconfig_b64", None)
     path = values.pop("kubeconfig", None)
@@ -363,13 +363,13 @@ def _policy(mode: Mode, options: dict[str, Any]) -> Any:
     return Policy.server(**overrides) if mode == "server" else Policy.local(**overrides)
 
 
+# option name (``--kubectl-bin`` ...) -> tool
+_BIN_OPTIONS = {f"{tool}_bin": tool for tool in ("kubectl", "helm", "istioctl", "argocd")}
+
+
 def _binaries(params: dict[str, Any]) -> dict[str, str]:
     """Tool name -> binary, from the ``--<tool>-bin`` options that were given."""
-    return {
-        tool: path
-        for tool in ("kubectl", "helm", "istioctl", "argocd")
-        if (path := params.get(f"{tool}_bin"))
-    }
+    return {tool: path for option, tool in _BIN_OPTIONS.items() if (path := params.get(option))}
 
 
 def _csv(text: str | None) -> tuple[str, ...]:
