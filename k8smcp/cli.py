@@ -505,7 +505,11 @@ def stdio(
         from k8smcp.mcp_server import build_server
         from k8smcp.service import Service
 
-        await build_server(Service(settings)).run_stdio_async()
+        service = Service(settings)
+        try:
+            await build_server(service).run_stdio_async()
+        finally:
+            await service.aclose()
 
     _run_async(serve_stdio)
 

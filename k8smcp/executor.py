@@ -6,10 +6,15 @@ The child runs without a shell, in a process group of its own, with an allowlist
 environment; stdout and stderr are read concurrently and capped while they are read.
 On timeout or cancellation the whole group is killed. The directory is removed on every
 way out.
+
+The file system work stays off the calls' path and off the event loop: a thread of the
+executor's own makes a few directories ahead of need and removes used ones (the answer
+does not wait for it); the process finishes that work before it exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -17,7 +22,9 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_EXIT_CODE = 124  # what GNU timeout exits with
 _CHUNK = 64 * 1024
+_KUBECONFIG = "kubeconfig"  # the file's name inside the private directory
+SPARE_WORKDIRS = 4  # private directories made ahead, each used by one call only
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,7 @@ class Executor:
         self.max_concurrency = max_concurrency
         self.queue_timeout = queue_timeout
         self._limiter: anyio.CapacityLimiter | None = None
+        self._files = _FileThread(SPARE_WORKDIRS)
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -103,15 +113,38 @@ class Executor:
                 f"{self.queue_timeout:g}s (K8SMCP_MAX_CONCURRENCY): retry later"
             ) from None
         try:
-            # file system work goes to a thread: under load it was a sixth of the loop's time
-            workdir = Path(await anyio.to_thread.run_sync(_make_workdir))
+            workdir = await self._workdir(inv.kubeconfig)
             try:
                 return await self._run(inv, workdir)
             finally:
-                with anyio.CancelScope(shield=True):  # removed on every way out, cancel too
-                    await anyio.to_thread.run_sync(_remove, workdir)
+                self._files.remove(workdir)  # on every way out, cancel too
         finally:
             self.limiter.release()
+
+    async def aclose(self) -> None:
+        """Finish the file work: the removals queued, the spare directories removed.
+
+        For shutdown, before a signal ends the process (uvicorn re-raises SIGTERM, which
+        skips atexit). Calls made after it still work, without spares.
+        """
+        await anyio.to_thread.run_sync(self._files.close)
+
+    async def _workdir(self, kubeconfig: bytes | None) -> Path:
+        """A private directory for one call, with the kubeconfig written in it.
+
+        A spare one when there is one (only the small file is written here, on the loop),
+        else a new one made in a worker thread: under load, mkdir and rmtree on the loop
+        were a sixth of its time.
+        """
+        spare = self._files.take()
+        if spare is not None:
+            try:
+                if kubeconfig is not None:
+                    _write_private(os.path.join(spare, _KUBECONFIG), kubeconfig)
+                return Path(spare)
+            except OSError:  # gone since it was made (a tmp cleaner): make a new one
+                self._files.remove(spare)
+        return Path(await anyio.to_thread.run_sync(_make_workdir, kubeconfig))
 
     async def _run(self, inv: Invocation, workdir: Path) -> Completed:
         env = dict(inv.env)
@@ -119,8 +152,6 @@ class Executor:
         env.update(inv.tool_env(Path(env["HOME"])))
         if inv.cache_dir is not None:
             env["KUBECACHEDIR"] = str(inv.cache_dir)
-        if inv.kubeconfig is not None:
-            await anyio.to_thread.run_sync(_write_private, Path(env["KUBECONFIG"]), inv.kubeconfig)
         shown = [Path(inv.argv[0]).name, *redact_argv(inv.argv[1:])]
         started = time.monotonic()
         try:
@@ -184,7 +215,7 @@ def home_env(workdir: Path) -> dict[str, str]:
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "KUBECONFIG": str(workdir / "kubeconfig"),
+        "KUBECONFIG": str(workdir / _KUBECONFIG),
     }
 
 
@@ -230,18 +261,75 @@ def _kill_group(pgid: int) -> None:
         pass  # the group is already gone
 
 
-def _make_workdir() -> str:
+class _FileThread:
+    """Does the private directories' file work off the loop and off the calls' path.
+
+    One thread keeps ``spares`` new directories ready and removes used ones.
+
+    ``close`` finishes the work queued and removes the spares; it also runs at exit (the
+    interpreter joins the thread first, after the work queued before).
+    """
+
+    def __init__(self, spares: int) -> None:
+        self._spares: deque[str] = deque()  # append and popleft are thread-safe
+        self._wanted = spares
+        self._thread: ThreadPoolExecutor | None = None
+
+    def take(self) -> str | None:
+        """A spare directory, or None; either way another is made for the next call."""
+        try:
+            spare: str | None = self._spares.popleft()
+        except IndexError:
+            spare = None
+        self._submit(self._make_spare)
+        return spare
+
+    def remove(self, workdir: str | Path) -> None:
+        """Remove ``workdir`` soon, in the thread (now, if the interpreter is exiting)."""
+        if not self._submit(_remove, workdir):
+            _remove(workdir)
+
+    def close(self) -> None:
+        """Wait for the work queued, then remove the spares; later work is done inline."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+        while self._spares:
+            _remove(self._spares.popleft())
+
+    def _make_spare(self) -> None:
+        if len(self._spares) < self._wanted:
+            self._spares.append(_make_workdir(None))
+
+    def _submit(self, work: Callable[..., None], *args: object) -> bool:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="k8smcp-files")
+            atexit.register(self.close)
+        try:
+            self._thread.submit(work, *args)
+        except RuntimeError:  # closed, or the interpreter is exiting: no new work
+            return False
+        return True
+
+
+def _make_workdir(kubeconfig: bytes | None) -> str:
+    """A new private directory (0700) with ``home``, ``tmp`` and the kubeconfig (0600)."""
     workdir = tempfile.mkdtemp(prefix="k8smcp-")  # mode 0700
-    for name in ("home", "tmp"):
-        os.mkdir(os.path.join(workdir, name), 0o700)
+    try:
+        for name in ("home", "tmp"):
+            os.mkdir(os.path.join(workdir, name), 0o700)
+        if kubeconfig is not None:
+            _write_private(os.path.join(workdir, _KUBECONFIG), kubeconfig)
+    except BaseException:
+        _remove(workdir)
+        raise
     return workdir
 
 
-def _remove(workdir: Path) -> None:
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _write_private(path: Path, content: bytes) -> None:
+def _write_private(path: str, content: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as file:
         file.write(content)
+
+
+def _remove(workdir: str | Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)

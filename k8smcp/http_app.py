@@ -146,6 +146,7 @@ def build_app(service: Service) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with mcp.session_manager.run():
             yield
+        await service.aclose()  # after the last call: uvicorn ends on a signal, skipping atexit
 
     app = FastAPI(
         title="k8smcp",

@@ -200,6 +200,10 @@ class Service:
             duration_ms=completed.duration_ms,
         )
 
+    async def aclose(self) -> None:
+        """Finish what calls left to do in the background (removing their directories)."""
+        await self.executor.aclose()
+
     async def tool_status(self, spec: ToolSpec) -> ToolStatus:
         """Find the tool's binary and ask it for its version."""
         try:

@@ -155,6 +155,29 @@ def private_tmp(tmp_path: Path) -> Path:
     return path
 
 
+def leftovers(tmpdir: Path, wait: float = 5.0) -> list[str]:
+    """What calls left in a k8smcp process's TMPDIR, once ``wait`` seconds pass or none is.
+
+    A running process removes a call's directory just after the call (its answer does
+    not wait), and keeps a few spare ones ready, which hold nothing but an empty ``home``
+    and ``tmp``: those are not leftovers. After the process exits there are no spares.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        found = sorted(p.name for p in tmpdir.iterdir() if not _unused_spare(p))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _unused_spare(path: Path) -> bool:
+    try:
+        entries = {p.name: p for p in path.iterdir()}
+    except OSError:
+        return False
+    return set(entries) == {"home", "tmp"} and not any(any(p.iterdir()) for p in entries.values())
+
+
 def k8smcp_env(tmpdir: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment a k8smcp subprocess gets in tests: PATH with the venv first."""
     env = {

@@ -43,10 +43,10 @@ def _short(path: str) -> str:
 
 # Where a sample belongs, by the first rule whose text appears in its stack.
 _AREAS = (
-    ("shutil.py", "rmtree of the per-call directory (executor.py, in a worker thread)"),
+    ("shutil.py", "rmtree of the per-call directory (executor.py, its cleanup thread)"),
     ("tempfile.py", "creating the per-call directory and kubeconfig (executor.py)"),
     ("home_env", "creating the per-call directory and kubeconfig (executor.py)"),
-    ("_write_private", "creating the per-call directory and kubeconfig (executor.py)"),
+    ("_make_workdir", "creating the per-call directory and kubeconfig (executor.py)"),
     ("_execute_child", "fork/exec of kubectl (subprocess.Popen, on the event loop)"),
     ("_do_waitpid", "asyncio's child-watcher threads (one per child)"),
     ("secrets.py", "Secret redaction (parse and re-encode the output)"),

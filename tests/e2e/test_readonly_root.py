@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BIN_DIR, K8SMCP, b64, free_port, make_kubeconfig
+from tests.conftest import BIN_DIR, K8SMCP, b64, free_port, leftovers, make_kubeconfig
 
 SERVER_PATH = "config view -o jsonpath='{.clusters[0].cluster.server}'"
 
@@ -82,11 +82,11 @@ exec env -i PATH={BIN_DIR}:/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8 TMPDIR={
             assert result["stdout"] == "https://127.0.0.1:6443"
         # Seen from inside the server's namespace, TMPDIR is the tmpfs: the calls' private
         # directories are gone, and only the shared discovery cache (0700) is left, which
-        # lands there because the home directory is not writable.
+        # lands there because the home directory is not writable, beside the spare
+        # directories the server keeps ready (0700, empty).
         inside = Path(f"/proc/{process.pid}/root") / str(tmpdir).lstrip("/")
-        left = list(inside.iterdir())
-        assert [p.name for p in left] in ([], [f"k8smcp-cache-{os.getuid()}"])
-        assert all(p.stat().st_mode & 0o077 == 0 for p in left)
+        assert leftovers(inside) in ([], [f"k8smcp-cache-{os.getuid()}"])
+        assert all(p.stat().st_mode & 0o077 == 0 for p in inside.iterdir())
     finally:
         process.terminate()
         try:

@@ -20,6 +20,7 @@ from tests.conftest import (
     SECRET_TOKEN,
     b64,
     k8smcp_env,
+    leftovers,
     make_kubeconfig,
     pid_alive,
     run_k8smcp,
@@ -288,12 +289,10 @@ async def test_cancelled_call_kills_the_process_and_leaves_nothing(
     assert pids.exists(), "the command never started"
     parent, grandchild = map(int, pids.read_text().split())
     deadline = time.monotonic() + 10
-    while (
-        pid_alive(parent) or pid_alive(grandchild) or any(private_tmp.iterdir())
-    ) and time.monotonic() < deadline:
+    while (pid_alive(parent) or pid_alive(grandchild)) and time.monotonic() < deadline:
         await anyio.sleep(0.1)
     assert not pid_alive(parent) and not pid_alive(grandchild)
-    assert list(private_tmp.iterdir()) == []
+    assert leftovers(private_tmp) == []
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
@@ -307,6 +306,8 @@ def test_nothing_is_left_behind_after_success_error_and_timeout(
     timed = server.post("kubectl", {"command": "get sleep 30", "timeout": 1, **sent}).json()
     assert timed["timed_out"] and timed["exit_code"] == 124
     assert server.post("kubectl", {"command": "get ns", "kubeconfig": "%%"}).status_code == 400
+    assert leftovers(private_tmp) == []
+    server.stop()  # and the spare directories go with the server
     assert list(private_tmp.iterdir()) == []
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import K8SMCP, b64, k8smcp_env, make_kubeconfig
+from tests.conftest import K8SMCP, b64, k8smcp_env, leftovers, make_kubeconfig
 
 pytestmark = pytest.mark.anyio
 
@@ -209,8 +209,9 @@ async def test_cancel_over_stdio_kills_the_command(
             await client.call_tool("kubectl", {"command": "hang"})
         parent, grandchild = map(int, pids.read_text().split())
         with anyio.fail_after(10):
-            while pid_alive(parent) or pid_alive(grandchild) or any(private_tmp.iterdir()):
+            while pid_alive(parent) or pid_alive(grandchild):
                 await anyio.sleep(0.1)
+        assert leftovers(private_tmp) == []
         # the session is still usable after a cancel
         result = await client.call_tool("kubectl", {"command": "exit 0"})
         assert not result.is_error

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import BIN_DIR, Server, b64, free_port, k8smcp_env
+from tests.conftest import BIN_DIR, Server, b64, free_port, k8smcp_env, leftovers
 
 PLUGIN = "k8smcp-probe-plugin"
 OTHER = "k8smcp-other-plugin"  # on PATH too, but not on the allowlist
@@ -147,7 +147,7 @@ def test_the_allowed_plugin_runs_and_sees_none_of_the_servers_credentials(
         assert SERVER_HOME_MARK not in env["HOME"]
         assert env["HOME"].startswith(str(setup.private_tmp))
         assert env["KUBECONFIG"].startswith(str(setup.private_tmp))
-    assert list(setup.private_tmp.iterdir()) == []
+    assert leftovers(setup.private_tmp) == []
 
 
 @pytest.mark.parametrize(

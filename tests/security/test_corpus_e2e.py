@@ -36,7 +36,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests import testbed
-from tests.conftest import BIN_DIR, Server, k8smcp_env
+from tests.conftest import BIN_DIR, Server, k8smcp_env, leftovers
 from tests.security.corpus import Case, load
 
 CANARY_TOKEN = "k8smcp-corpus-canary-token"
@@ -182,12 +182,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         anyio.run(_send_all, server, result)
         result.seconds = time.monotonic() - started
         deadline = time.monotonic() + 5  # a straggler would show up here, then go
-        while time.monotonic() < deadline and (
-            descendants(server.process.pid) or any(private_tmp.iterdir())
-        ):
+        while time.monotonic() < deadline and descendants(server.process.pid):
             time.sleep(0.1)
         result.children = descendants(server.process.pid)
-        result.leftovers = sorted(p.name for p in private_tmp.iterdir())
+        result.leftovers = leftovers(private_tmp)
         result.health = httpx.get(f"{server.url}/health", timeout=10).status_code
         time.sleep(0.5)  # let a late connection from a straggler reach the canary
         result.markers = sorted(p.name for p in markers.iterdir())
