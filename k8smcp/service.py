@@ -16,7 +16,8 @@ import re
 import shlex
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -127,6 +128,7 @@ class Service:
         )
         self._base_env = child_env_base(settings)
         self._cache_root = _cache_root(settings)
+        self._policy_without_dns = replace(settings.policy, resolver=_would_resolve)
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -149,8 +151,7 @@ class Service:
         spec = get_tool(call.tool)
         args = split_command(spec, call.command)
         audit.args = args
-        policy = self.settings.policy
-        check_command(policy, spec.name, args)
+        await self._check(check_command, spec.name, args)
         if self.settings.redact_secrets:
             check_secret_output(spec.name, args, call.stdin)
         timeout = self._timeout(call.timeout)
@@ -164,7 +165,7 @@ class Service:
         if config is not None:
             audit.cluster = urlsplit(config.server or "").netloc or None
             if call.kubeconfig:  # a caller's kubeconfig; the operator's own is trusted
-                await anyio.to_thread.run_sync(check_kubeconfig, policy, config.data)
+                await self._check(check_kubeconfig, config.data)
             rendered = config.render(namespace=call.namespace)
             identity = config.cluster_identity()
             if self._cache_root is not None and identity is not None:
@@ -237,6 +238,18 @@ class Service:
         """The status of every tool, in catalog order."""
         return [await self.tool_status(spec) for spec in TOOLS.values()]
 
+    async def _check(self, check: Callable[..., None], *args: Any) -> None:
+        """Run a policy check on the event loop, or in a worker thread if it resolves names.
+
+        It runs on the loop while it meets no host name (IP addresses, no URLs: nothing
+        blocks); at the first name it runs again in a thread, so that a slow DNS answer
+        stalls that call alone, not the server.
+        """
+        try:
+            check(self._policy_without_dns, *args)
+        except _WouldResolve:
+            await anyio.to_thread.run_sync(check, self.settings.policy, *args)
+
     def _timeout(self, requested: float | None) -> float:
         if requested is None:
             return self.settings.default_timeout
@@ -264,6 +277,14 @@ class Service:
                 )
             return None
         return default.with_context(call.context)
+
+
+class _WouldResolve(Exception):  # noqa: N818 - a signal, not an error
+    """The policy asked for a DNS lookup, which may block: check in a thread instead."""
+
+
+def _would_resolve(host: str) -> list[str]:
+    raise _WouldResolve
 
 
 async def _redact(tool: str, args: list[str], stdout: str) -> str:

@@ -206,3 +206,25 @@ def test_json_audit_lines_name_the_rule(start_server: Any) -> None:
         if "k8smcp.audit: " in line
     ]
     assert lines[0]["outcome"] == "denied" and lines[0]["rule"] == "verb-denied"
+
+
+def test_address_policy_resolves_names_and_checks_literals(start_server: Any) -> None:
+    """IP literals are checked on the spot, names once resolved (in a worker thread):
+    both meet the operator's deny list, in the kubeconfig and in a command's URL."""
+    server = start_server(env=k8smcp_env(K8SMCP_DENIED_SERVERS="127.0.0.0/8,::1/128"))
+    elsewhere = make_kubeconfig("https://10.9.9.9:6443")
+    cases = {
+        "literal": ("get ns", make_kubeconfig("https://127.0.0.2:6443")),
+        "name": ("get ns", make_kubeconfig("https://localhost:6443")),
+        "url": ("apply -f https://localhost:1/x.yaml", elsewhere),
+    }
+    details = {}
+    for case, (command, config) in cases.items():
+        response = server.post("kubectl", {"command": command, "kubeconfig": b64(config)})
+        assert response.status_code == 403, (case, response.text)
+        assert response.json()["rule"] == "address"
+        details[case] = response.json()["detail"]
+    assert "127.0.0.2 is on the operator's deny list" in details["literal"]
+    assert "clusters[0].cluster.server" in details["name"]
+    assert "localhost (127.0.0.1)" in details["name"] or "localhost (::1)" in details["name"]
+    assert "-f" in details["url"] and "localhost (" in details["url"]
