@@ -9,6 +9,7 @@ on the ``k8smcp.audit`` logger: never a kubeconfig, a token or a Secret value.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -263,7 +264,9 @@ class Service:
     def _kubeconfig(self, call: ToolCall) -> kc.Kubeconfig | None:
         max_bytes = self.settings.max_kubeconfig_bytes
         if call.kubeconfig:
-            return kc.from_b64(call.kubeconfig, context=call.context, max_bytes=max_bytes)
+            if len(call.kubeconfig) > _PARSED_MAX_CHARS:
+                return kc.from_b64(call.kubeconfig, context=call.context, max_bytes=max_bytes)
+            return _parsed(call.kubeconfig, call.context, max_bytes)
         default = self.settings.default_kubeconfig
         if self.settings.mode == "server" and not self.settings.allow_default_kubeconfig:
             raise KubeconfigMissingError(
@@ -277,6 +280,21 @@ class Service:
                 )
             return None
         return default.with_context(call.context)
+
+
+_PARSED_MAX_CHARS = 16 * 1024  # a kubeconfig with a few clusters is 4-12 KiB of base64
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
+    """The parse of one of the last few (small) kubeconfigs sent, by their base64 text.
+
+    An agent sends the same kubeconfig on every call, and decoding it, the YAML and the
+    shape checks were a sixth of what a call costs k8smcp itself. What fails to parse is
+    never kept (lru_cache keeps no exceptions); the policy checks still run on every
+    call, since a name may resolve elsewhere the next time.
+    """
+    return kc.from_b64(text, context=context, max_bytes=max_bytes)
 
 
 class _WouldResolve(Exception):  # noqa: N818 - a signal, not an error
