@@ -30,9 +30,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--calls",
         type=int,
-        default=60,
-        help="calls per entry point for latency and discovery (default 60, at least 50 "
+        default=100,
+        help="calls per entry point for latency and discovery (default 100, at least 50 "
         "for the report); memory runs 500 and 5000 unless --memory-calls says less",
+    )
+    parser.add_argument(
+        "--slow-calls",
+        type=int,
+        default=50,
+        help="latency rounds of `k8smcp run` and `call` (default 50): a Python start-up "
+        "each, measured in rounds of their own beside raw kubectl",
     )
     parser.add_argument(
         "--memory-calls",

@@ -1,9 +1,10 @@
 """Ways to run one command: raw kubectl, `k8smcp run`/`call`, REST, MCP over HTTP and stdio.
 
 Every driver has ``async call(command) -> Outcome`` and is timed from outside by the
-caller. The MCP drivers speak JSON-RPC themselves (a few lines over httpx or a pipe)
-rather than through the SDK client, so that what is measured is the server, and the
-same drivers work for the peers' MCP servers.
+caller. The MCP drivers speak JSON-RPC themselves (a few lines over HTTP or a pipe)
+rather than through the SDK client, and HTTP goes through bench.http1 rather than httpx
+(about 2 ms a request of its own), so that what is measured is the server; the same
+drivers work for the peers' MCP servers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from bench.env import K8SMCP, KUBECTL
+from bench.http1 import Http1, HttpError
 
 PROTOCOL_VERSION = "2025-06-18"
 CALL_TIMEOUT = 120.0
@@ -110,9 +112,30 @@ class K8smcpCall:
 
 
 class Rest:
-    """POST /tools/kubectl with the kubeconfig in X-Kubeconfig, over one keep-alive pool."""
+    """POST /tools/kubectl with the kubeconfig in X-Kubeconfig, over keep-alive connections."""
 
     def __init__(self, base_url: str, kubeconfig_b64: str, name: str = "REST") -> None:
+        self.name = name
+        self.http = Http1(base_url, headers={"X-Kubeconfig": kubeconfig_b64}, timeout=CALL_TIMEOUT)
+
+    async def call(self, command: str) -> Outcome:
+        started = time.perf_counter()
+        try:
+            response = await self.http.request(
+                "POST", "/tools/kubectl", json_body={"command": command}
+            )
+        except (HttpError, TimeoutError) as exc:
+            return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        return _rest_outcome(response.status_code, response.text, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+class RestHttpx:
+    """The same REST call through httpx (one keep-alive pool): what a Python client pays."""
+
+    def __init__(self, base_url: str, kubeconfig_b64: str, name: str = "REST (httpx)") -> None:
         self.name = name
         self.url = f"{base_url}/tools/kubectl"
         self.http = httpx.AsyncClient(
@@ -127,19 +150,21 @@ class Rest:
             response = await self.http.post(self.url, json={"command": command})
         except httpx.HTTPError as exc:
             return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc!r}")
-        elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            return Outcome(False, elapsed, f"HTTP {response.status_code}: {response.text[:300]}")
-        data = response.json()
-        if data.get("exit_code") != 0:
-            return Outcome(
-                False, elapsed, f"exit {data.get('exit_code')}: {data.get('stderr', '')[:300]}"
-            )
-        size = len(data.get("stdout", "").encode())
-        return Outcome(True, elapsed, size=size, truncated=bool(data.get("truncated")))
+        return _rest_outcome(response.status_code, response.text, time.perf_counter() - started)
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _rest_outcome(status: int, text: str, elapsed: float) -> Outcome:
+    if status != 200:
+        return Outcome(False, elapsed, f"HTTP {status}: {text[:300]}")
+    data = json.loads(text)
+    if data.get("exit_code") != 0:
+        detail = f"exit {data.get('exit_code')}: {data.get('stderr', '')[:300]}"
+        return Outcome(False, elapsed, detail)
+    size = len(data.get("stdout", "").encode())
+    return Outcome(True, elapsed, size=size, truncated=bool(data.get("truncated")))
 
 
 def _tool_outcome(result: dict[str, Any], elapsed: float) -> Outcome:
@@ -177,14 +202,10 @@ class McpHttp:
         self.url = url
         self.tool = tool
         self.make_args = make_args or (lambda command: {"command": command})
-        self.http = httpx.AsyncClient(
-            headers={
-                **(headers or {}),
-                "Accept": "application/json, text/event-stream",
-                "Content-Type": "application/json",
-            },
+        self.http = Http1(
+            url,
+            headers={**(headers or {}), "Accept": "application/json, text/event-stream"},
             timeout=CALL_TIMEOUT,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
         )
         self.ids = itertools.count(1)
         self.session: dict[str, str] = {}
@@ -195,10 +216,13 @@ class McpHttp:
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
         if not notify:
             message["id"] = next(self.ids)
-        response = await self.http.post(self.url, json=message, headers=self.session)
+        response = await self.http.request(
+            "POST", json_body=message, headers={"Content-Type": "application/json", **self.session}
+        )
         if notify:
             return {}
-        response.raise_for_status()
+        if response.status_code >= 400:
+            raise HttpError(f"{method}: HTTP {response.status_code}: {response.text[:300]}")
         if "mcp-session-id" in response.headers and "mcp-session-id" not in self.session:
             self.session["mcp-session-id"] = response.headers["mcp-session-id"]
         if response.headers.get("content-type", "").startswith("text/event-stream"):
@@ -233,15 +257,16 @@ class McpHttp:
             answer = await self._rpc(
                 "tools/call", {"name": self.tool, "arguments": self.make_args(command)}
             )
-        except (httpx.HTTPError, RuntimeError, ValueError) as exc:
+        except (HttpError, RuntimeError, ValueError, TimeoutError) as exc:
             return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         return _tool_outcome(answer, time.perf_counter() - started)
 
     async def aclose(self) -> None:
         if "mcp-session-id" in self.session:
             try:
-                await self.http.delete(self.url, headers=self.session, timeout=5)
-            except httpx.HTTPError:
+                async with asyncio.timeout(5):
+                    await self.http.request("DELETE", headers=self.session)
+            except (HttpError, TimeoutError):
                 pass
         await self.http.aclose()
 
@@ -366,7 +391,7 @@ class McpSse:
         self.sse_path = sse_path
         self.tool = tool
         self.make_args = make_args
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(CALL_TIMEOUT, read=None))
+        self.http = Http1(base_url, timeout=CALL_TIMEOUT)
         self.ids = itertools.count(1)
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.endpoint: asyncio.Future[str] | None = None
@@ -390,32 +415,33 @@ class McpSse:
     async def _read(self) -> None:
         assert self.endpoint is not None
         try:
-            async with self.http.stream("GET", self.base_url + self.sse_path) as response:
-                event = ""
-                async for line in response.aiter_lines():
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data = line[5:].strip()
-                        if event == "endpoint" and not self.endpoint.done():
-                            self.endpoint.set_result(data)
-                        elif event == "message":
-                            message = json.loads(data)
-                            future = self.pending.pop(message.get("id"), None)
-                            if future is not None and not future.done():
-                                future.set_result(message)
-        except (httpx.HTTPError, ValueError) as exc:
+            event = ""
+            async for line in self.http.lines(self.sse_path, {"Accept": "text/event-stream"}):
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data = line[5:].strip()
+                    if event == "endpoint" and not self.endpoint.done():
+                        self.endpoint.set_result(data)
+                    elif event == "message":
+                        message = json.loads(data)
+                        future = self.pending.pop(message.get("id"), None)
+                        if future is not None and not future.done():
+                            future.set_result(message)
+            raise HttpError("the server ended the stream")
+        except (HttpError, ValueError) as exc:
             for future in [*self.pending.values(), self.endpoint]:
                 if not future.done():
                     future.set_exception(RuntimeError(f"SSE stream ended: {exc}"))
 
     async def _post(self, message: dict[str, Any]) -> None:
         assert self.endpoint is not None
-        url = self.endpoint.result()
-        if url.startswith("/"):
-            url = self.base_url + url
-        response = await self.http.post(url, json=message)
-        response.raise_for_status()
+        path = self.endpoint.result()
+        if path.startswith(self.base_url):
+            path = path[len(self.base_url) :]
+        response = await self.http.request("POST", path, json_body=message)
+        if response.status_code >= 400:
+            raise HttpError(f"POST {path}: HTTP {response.status_code}")
 
     async def _rpc(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         ident = next(self.ids)
@@ -433,7 +459,7 @@ class McpSse:
             answer = await self._rpc(
                 "tools/call", {"name": self.tool, "arguments": self.make_args(command)}
             )
-        except (httpx.HTTPError, RuntimeError, TimeoutError) as exc:
+        except (HttpError, RuntimeError, TimeoutError) as exc:
             return Outcome(False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         return _tool_outcome(answer, time.perf_counter() - started)
 

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import env
-from bench.clients import K8smcpCall, K8smcpRun, McpHttp, McpStdio, RawKubectl, Rest
+from bench.clients import (
+    K8smcpCall,
+    K8smcpRun,
+    McpHttp,
+    McpStdio,
+    RawKubectl,
+    Rest,
+    RestHttpx,
+)
 from bench.env import K8SMCP, Server, Workspace
 
 # K8SMCP_DISCOVERY_CACHE values measured side by side ("before and after").
@@ -88,6 +96,11 @@ class Bench:
     def rest(self, mode: str, max_concurrency: int = 64) -> Rest:
         server = self.server(mode, max_concurrency)
         return Rest(server.url, self.kubeconfig_b64, name=f"REST [cache {mode}]")
+
+    def rest_httpx(self, mode: str) -> RestHttpx:
+        """REST through httpx: not a target, the cost of a Python client for scale."""
+        server = self.server(mode)
+        return RestHttpx(server.url, self.kubeconfig_b64, name=f"httpx REST [cache {mode}]")
 
     async def mcp_http(self, mode: str, max_concurrency: int = 64) -> McpHttp:
         server = self.server(mode, max_concurrency)

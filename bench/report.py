@@ -140,7 +140,12 @@ def markdown(results: dict[str, Any]) -> str:
             "## 1. Per-call latency",
             "",
             f"{lat['calls']} calls per entry point and command, round-robin; ms; ratio = "
-            "median / raw kubectl's median. See `latency.png`.",
+            "median / raw kubectl's median from the same rounds. `k8smcp run` and "
+            f"`k8smcp call` start Python for each call: they ran {lat.get('slow_calls', '–')} "
+            "rounds of their own beside raw kubectl (its row from those rounds is shown "
+            "too), so that their start-up does not disturb the servers' figures. "
+            "`httpx REST` is REST through httpx, for scale: the other HTTP drivers use "
+            "bench/http1.py. See `latency.png`.",
         ]
         for command, summary in lat["commands"].items():
             lines += [
@@ -350,7 +355,7 @@ def plots(results: dict[str, Any], out: Path) -> None:
             med = [summary[n]["median_ms"] for n in names]
             p95 = [summary[n]["p95_ms"] for n in names]
             colors = [
-                "#555555" if n == BASE else "#1f77b4" if "[cache off]" in n else "#2ca02c"
+                "#555555" if n.startswith(BASE) else "#1f77b4" if "[cache off]" in n else "#2ca02c"
                 for n in names
             ]
             y = range(len(names))

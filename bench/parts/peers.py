@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from bench.clients import McpHttp, McpSse
 from bench.context import Bench
 from bench.env import BIN_DIR, CACHE, SMALL_NS, free_port
+from bench.parts.latency import ORDER_SEED
 from bench.parts.throughput import measure, row
 from bench.stats import ratio, summarize
 
@@ -251,8 +253,10 @@ async def run(bench: Bench) -> dict[str, Any]:
                 peers[name]["warmup_error"] = first.detail[:300]
         outcomes: dict[str, list[Any]] = {name: [] for name, _ in drivers}
         deadline = time.monotonic() + bench.args.latency_budget
-        for i in range(calls):
-            order = drivers[i % len(drivers) :] + drivers[: i % len(drivers)]
+        rng = random.Random(ORDER_SEED)  # shuffled rounds, as in the latency part
+        for _ in range(calls):
+            order = list(drivers)
+            rng.shuffle(order)
             for name, driver in order:
                 outcomes[name].append(await driver.call(command))
             if time.monotonic() > deadline:
