@@ -139,7 +139,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "## 1. Per-call latency",
             "",
-            f"{lat['calls']} calls per entry point and command, round-robin; ms; ratio = "
+            f"{lat['calls']} calls per entry point and command, in shuffled rounds; ms; ratio = "
             "median / raw kubectl's median from the same rounds. `k8smcp run` and "
             f"`k8smcp call` start Python for each call: they ran {lat.get('slow_calls', '–')} "
             "rounds of their own beside raw kubectl (its row from those rounds is shown "
