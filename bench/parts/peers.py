@@ -26,6 +26,7 @@ from bench.env import BIN_DIR, CACHE, SMALL_NS, free_port
 from bench.parts.latency import ORDER_SEED
 from bench.parts.throughput import measure, row
 from bench.stats import ratio, summarize
+from k8smcp.config import DEFAULT_MAX_CONCURRENCY as SHIPPED_CONCURRENCY  # k8smcp as shipped
 
 PEERS_DIR = CACHE / "peers"
 INSTALL_TIMEOUT = 600
@@ -236,9 +237,9 @@ async def run(bench: Bench) -> dict[str, Any]:
         **peers,
     }  # fmt: skip
     try:
-        # latency, round-robin over the servers
+        # latency, shuffled rounds over the servers
         drivers: list[tuple[str, Any]] = [
-            (k8smcp_name, await bench.mcp_http("on")),
+            (k8smcp_name, await bench.mcp_http("on", SHIPPED_CONCURRENCY)),
             ("raw kubectl (for scale)", bench.raw_kubectl()),
         ]
         for r in running:
@@ -276,7 +277,7 @@ async def run(bench: Bench) -> dict[str, Any]:
             return bench.raw_kubectl()
 
         factories: list[tuple[str, Any]] = [
-            (k8smcp_name, lambda: bench.mcp_http("on")),
+            (k8smcp_name, lambda: bench.mcp_http("on", SHIPPED_CONCURRENCY)),
             ("raw kubectl (for scale)", raw),
         ]
         factories += [
