@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.context import CACHE_MODES, Bench
 from bench.env import BIG_NS
+from bench.report import BASE
 from bench.stats import ratio, summarize
 
 COMMANDS = ("get ns", "get pods -A -o json")
@@ -38,10 +39,11 @@ async def run(bench: Bench) -> dict[str, Any]:
             for driver in [raw, *fast, *slow]:
                 for _ in range(WARMUP):
                     await driver.call(command)
-            summary = _summary(await _rounds(bench, [raw, *fast], command, calls, deadline))
+            fast_rounds = await rounds(bench, _named(raw, *fast), command, calls, deadline)
+            summary = _summary(fast_rounds)
             # `run` and `call` start Python for each call (about 1 s of CPU for `call`):
             # in rounds of their own, so they do not disturb the servers' figures
-            slow_rounds = await _rounds(bench, [raw, *slow], command, slow_calls, deadline)
+            slow_rounds = await rounds(bench, _named(raw, *slow), command, slow_calls, deadline)
             slow_summary = _summary(slow_rounds)
             summary[SLOW_BASE] = slow_summary.pop(BASE)
             summary.update(slow_summary)
@@ -57,27 +59,30 @@ async def run(bench: Bench) -> dict[str, Any]:
     return results
 
 
-BASE = "raw kubectl"
 SLOW_BASE = "raw kubectl (rounds of run and call)"
 
 
-async def _rounds(
-    bench: Bench, drivers: list[Any], command: str, calls: int, deadline: float
+def _named(*drivers: Any) -> list[tuple[str, Any]]:
+    return [(driver.name, driver) for driver in drivers]
+
+
+async def rounds(
+    bench: Bench, drivers: list[tuple[str, Any]], command: str, calls: int, deadline: float
 ) -> dict[str, list[Any]]:
-    """``calls`` rounds, one call per driver each, in a new order every round.
+    """``calls`` rounds, one call per (name, driver) each, in a new order every round.
 
     Shuffled (seeded), not rotated: under rotation each driver always follows the same
     other one, and a call leaves work behind (its directory is removed just after the
     answer; with the cache off, hundreds of discovery files), which then always fell
     on the same neighbour.
     """
-    outcomes: dict[str, list[Any]] = {d.name: [] for d in drivers}
+    outcomes: dict[str, list[Any]] = {name: [] for name, _ in drivers}
     rng = random.Random(ORDER_SEED)
     for i in range(calls):
         order = list(drivers)
         rng.shuffle(order)
-        for driver in order:
-            outcomes[driver.name].append(await driver.call(command))
+        for name, driver in order:
+            outcomes[name].append(await driver.call(command))
         if time.monotonic() > deadline:
             bench.note(f"latency: time budget reached after {i + 1} rounds")
             break

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import socket
 import subprocess
 import time
@@ -23,7 +22,7 @@ from typing import Any
 from bench.clients import McpHttp, McpSse
 from bench.context import Bench
 from bench.env import BIN_DIR, CACHE, SMALL_NS, free_port
-from bench.parts.latency import ORDER_SEED
+from bench.parts.latency import rounds
 from bench.parts.throughput import measure, row
 from bench.stats import ratio, summarize
 from k8smcp.config import DEFAULT_MAX_CONCURRENCY as SHIPPED_CONCURRENCY  # k8smcp as shipped
@@ -252,16 +251,8 @@ async def run(bench: Bench) -> dict[str, Any]:
                 first = await driver.call(command)
             if not first.ok:
                 peers[name]["warmup_error"] = first.detail[:300]
-        outcomes: dict[str, list[Any]] = {name: [] for name, _ in drivers}
         deadline = time.monotonic() + bench.args.latency_budget
-        rng = random.Random(ORDER_SEED)  # shuffled rounds, as in the latency part
-        for _ in range(calls):
-            order = list(drivers)
-            rng.shuffle(order)
-            for name, driver in order:
-                outcomes[name].append(await driver.call(command))
-            if time.monotonic() > deadline:
-                break
+        outcomes = await rounds(bench, drivers, command, calls, deadline)
         base = summarize(outcomes[k8smcp_name])
         for name, found in outcomes.items():
             peers[name]["latency"] = summarize(found)
