@@ -49,6 +49,12 @@ CHILD_ENV_ALLOWLIST = (
     "SSL_CERT_DIR",
 )
 
+# The Go garbage collector's target for children (kubectl, helm, istioctl and argocd are
+# Go programs). Go's default, 100, collects several times while kubectl merely starts;
+# 200 takes a `get` 10-20 % less CPU for about 12 MB more memory at the peak of a 2 MB
+# listing (bench/README.md). An operator's own GOGC wins when passed with --pass-env GOGC.
+CHILD_GOGC = "200"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -98,6 +104,7 @@ def child_env_base(settings: Settings) -> dict[str, str]:
     names = (*CHILD_ENV_ALLOWLIST, *settings.pass_env)
     env = {name: os.environ[name] for name in names if name in os.environ}
     env.setdefault("PATH", os.defpath)
+    env.setdefault("GOGC", CHILD_GOGC)
     return env
 
 

@@ -88,7 +88,9 @@ def test_child_gets_an_allowlisted_environment_and_a_private_home(
         "KUBECACHEDIR",
         "FAKE_PIDS",
         "LC_CTYPE",
+        "GOGC",
     }
+    assert child_env["GOGC"] == "200"  # k8smcp's default for its Go children
     # the shared discovery cache of this cluster, outside the private directory
     assert "k8smcp/discovery/" in child_env["KUBECACHEDIR"]
     workdir = Path(child_env["KUBECONFIG"]).parent
@@ -124,6 +126,15 @@ def test_exit_code_and_stderr_pass_through(env: dict[str, str], private_tmp: Pat
     assert done.returncode == 42
     assert done.stderr == "failing on purpose\n"
     assert list(private_tmp.iterdir()) == []
+
+
+def test_an_operators_gogc_reaches_children_only_when_passed(fake_cli: Path) -> None:
+    env = k8smcp_env(K8SMCP_KUBECTL_BIN=str(fake_cli), GOGC="50")
+    child = json.loads(run_k8smcp("run", "kubectl", "env", env=env).stdout)["env"]
+    assert child["GOGC"] == "200"
+    env["K8SMCP_PASS_ENV"] = "GOGC"
+    child = json.loads(run_k8smcp("run", "kubectl", "env", env=env).stdout)["env"]
+    assert child["GOGC"] == "50"
 
 
 def test_pass_env_adds_variables_for_local_users(fake_cli: Path) -> None:
