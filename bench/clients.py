@@ -430,9 +430,12 @@ class McpSse:
                             future.set_result(message)
             raise HttpError("the server ended the stream")
         except (HttpError, ValueError) as exc:
-            for future in [*self.pending.values(), self.endpoint]:
+            failed = RuntimeError(f"SSE stream ended: {exc}")
+            if not self.endpoint.done():
+                self.endpoint.set_exception(failed)
+            for future in self.pending.values():
                 if not future.done():
-                    future.set_exception(RuntimeError(f"SSE stream ended: {exc}"))
+                    future.set_exception(failed)
 
     async def _post(self, message: dict[str, Any]) -> None:
         assert self.endpoint is not None

@@ -18,6 +18,8 @@ from bench.clients import (
     RestHttpx,
 )
 from bench.env import K8SMCP, Server, Workspace
+from bench.report import BASE, STOCK
+from k8smcp.config import CHILD_GOGC
 
 # K8SMCP_DISCOVERY_CACHE values measured side by side ("before and after").
 CACHE_MODES = ("off", "on")
@@ -61,25 +63,30 @@ class Bench:
             **extra,
         )
 
-    def kubectl_env(self) -> dict[str, str]:
-        return env.kubectl_env(self.ws.dir("home-kubectl"), self.kubeconfig)
+    def kubectl_env(self, stock: bool = False) -> dict[str, str]:
+        """Raw kubectl's environment: with the GOGC k8smcp gives its children (the same
+        child work, so ratios show k8smcp's overhead), or Go's default when ``stock``."""
+        gogc = {} if stock else {"GOGC": CHILD_GOGC}
+        return env.kubectl_env(self.ws.dir("home-kubectl"), self.kubeconfig, **gogc)
 
     # -- servers -------------------------------------------------------------------
 
-    def server(self, mode: str, max_concurrency: int = 64) -> Server:
-        key = f"{mode}-{max_concurrency}"
+    def server(self, mode: str, max_concurrency: int = 64, stock: bool = False) -> Server:
+        """``stock``: the children run with Go's default GOGC instead of k8smcp's."""
+        key = f"{mode}-{max_concurrency}{'-stock' if stock else ''}"
         if key not in self.servers:
+            gogc = {"GOGC": "100", "K8SMCP_PASS_ENV": "GOGC"} if stock else {}
             self.servers[key] = Server(
                 "--max-concurrency",
                 str(max_concurrency),
                 "--log-level",
                 "warning",
-                env=self.k8smcp_env(mode),
+                env=self.k8smcp_env(mode, **gogc),
                 log=self.ws.dir("logs") / f"serve-{key}.log",
             )
             self.note(
-                f"serve (cache {mode}, max-concurrency {max_concurrency}) "
-                f"on {self.servers[key].url}"
+                f"serve (cache {mode}, max-concurrency {max_concurrency}"
+                f"{', children at ' + STOCK if stock else ''}) on {self.servers[key].url}"
             )
         return self.servers[key]
 
@@ -90,8 +97,8 @@ class Bench:
 
     # -- drivers -------------------------------------------------------------------
 
-    def raw_kubectl(self) -> RawKubectl:
-        return RawKubectl(self.kubectl_env())
+    def raw_kubectl(self, stock: bool = False) -> RawKubectl:
+        return RawKubectl(self.kubectl_env(stock), name=f"{BASE} [{STOCK}]" if stock else BASE)
 
     def rest(self, mode: str, max_concurrency: int = 64) -> Rest:
         server = self.server(mode, max_concurrency)
@@ -102,12 +109,12 @@ class Bench:
         server = self.server(mode)
         return RestHttpx(server.url, self.kubeconfig_b64, name=f"httpx REST [cache {mode}]")
 
-    async def mcp_http(self, mode: str, max_concurrency: int = 64) -> McpHttp:
-        server = self.server(mode, max_concurrency)
+    async def mcp_http(self, mode: str, max_concurrency: int = 64, stock: bool = False) -> McpHttp:
+        server = self.server(mode, max_concurrency, stock)
         client = McpHttp(
             server.mcp_url,
             headers={"X-Kubeconfig": self.kubeconfig_b64},
-            name=f"MCP HTTP [cache {mode}]",
+            name=f"MCP HTTP [cache {mode}]{f' [{STOCK}]' if stock else ''}",
         )
         return await client.start()
 

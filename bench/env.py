@@ -70,13 +70,14 @@ def k8smcp_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def kubectl_env(home: Path, kubeconfig: Path) -> dict[str, str]:
+def kubectl_env(home: Path, kubeconfig: Path, **extra: str) -> dict[str, str]:
     """Raw kubectl as a person runs it: a kubeconfig file and a HOME that keeps its cache."""
     return {
         "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "KUBECONFIG": str(kubeconfig),
+        **extra,
     }
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 BASE = "raw kubectl"
+# rows whose kubectl runs with Go's default GOGC (k8smcp gives its children 200)
+STOCK = "stock GOGC"
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -49,7 +51,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
     tp = parts.get("throughput", {})
     for row in tp.get("rows", []):
-        if row["target"] == BASE or row["concurrency"] not in (32, 64):
+        if row["target"].startswith(BASE) or row["concurrency"] not in (32, 64):
             continue
         r = row.get("ratio")
         add(
@@ -62,6 +64,22 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             None if r is None or math.isnan(r) else r >= 0.9 and row["errors"] == 0,
             _mode_of(row["target"]),
         )
+    peers = parts.get("peers", {})
+    ours = {
+        t["concurrency"]: t
+        for t in peers.get("peers", {}).get(peers.get("k8smcp"), {}).get("throughput", [])
+    }
+    for name, row in peers.get("peers", {}).items():
+        for theirs in row.get("throughput", []) if row.get("wraps_cli") else []:
+            mine = ours.get(theirs["concurrency"])
+            if mine is None or theirs["concurrency"] not in (32, 64):
+                continue
+            add(
+                f"k8smcp ahead of {name} at {theirs['concurrency']} clients (peers part, as shipped)",
+                f"{_fmt(mine['calls_per_s'], 1)} vs {_fmt(theirs['calls_per_s'], 1)} calls/s, "
+                f"{mine['errors']} errors",
+                mine["calls_per_s"] > theirs["calls_per_s"] and mine["errors"] == 0,
+            )
     disc = parts.get("discovery", {}).get("rows", {})
     if BASE in disc:
         base = disc[BASE]["per_call"]

@@ -32,6 +32,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         fast += [bench.rest(mode), await bench.mcp_http(mode), await bench.mcp_stdio(mode)]
         slow += [bench.run(mode), bench.call(mode)]
     fast.append(bench.rest_httpx("on"))  # what httpx adds to REST, for scale
+    fast.append(bench.raw_kubectl(stock=True))  # kubectl as Go's defaults run it, for scale
     results: dict[str, Any] = {"calls": calls, "slow_calls": slow_calls, "commands": {}}
     deadline = time.monotonic() + bench.args.latency_budget
     try:

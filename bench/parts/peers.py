@@ -2,10 +2,11 @@
 
 Each peer is installed at a pinned version into ~/.cache/k8smcp/bench/peers (outside
 the repository) by its registry's ordinary client, started on a loopback port, and
-asked through its own MCP tool for the pods of one namespace. Latency goes round-robin
-over the servers like part 1; throughput runs N concurrent MCP sessions against each
-(one stdio session with N requests in flight where a server only speaks stdio).
-Where a peer cannot be installed or run, the report says why.
+asked through its own MCP tool for the pods of one namespace. Latency goes in shuffled
+rounds over the servers like part 1; throughput runs N concurrent MCP sessions against
+each, every server at one N before the next. k8smcp runs as shipped, and once more with
+its children at Go's default GOGC, as the peers' kubectl runs. Where a peer cannot be
+installed or run, the report says why.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bench.context import Bench
 from bench.env import BIN_DIR, CACHE, SMALL_NS, free_port
 from bench.parts.latency import rounds
 from bench.parts.throughput import measure, row
+from bench.report import STOCK
 from bench.stats import ratio, summarize
 from k8smcp.config import DEFAULT_MAX_CONCURRENCY as SHIPPED_CONCURRENCY  # k8smcp as shipped
 
@@ -40,6 +42,7 @@ class Peer:
     registry: str  # npm | pypi
     tool: str
     transport: str
+    wraps_cli: bool  # runs kubectl per call, as k8smcp does (the target compares these)
 
 
 FLUX159 = Peer(
@@ -49,6 +52,7 @@ FLUX159 = Peer(
     "npm",
     "kubectl_get",
     "streamable HTTP (ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT)",
+    wraps_cli=True,
 )
 CONTAINERS = Peer(
     "containers kubernetes-mcp-server",
@@ -57,6 +61,7 @@ CONTAINERS = Peer(
     "npm",
     "pods_list_in_namespace",
     "streamable HTTP (--port)",
+    wraps_cli=False,
 )
 ALEXEI = Peer(
     "alexei-led k8s-mcp-server",
@@ -65,6 +70,7 @@ ALEXEI = Peer(
     "pypi",
     "execute_kubectl",
     "SSE (K8S_MCP_TRANSPORT=sse; it has no streamable HTTP)",
+    wraps_cli=True,
 )
 PEERS = (FLUX159, CONTAINERS, ALEXEI)
 
@@ -187,6 +193,11 @@ def start(peer: Peer, where: Path, bench: Bench) -> Running:
     return Running(peer, proc, factory)
 
 
+K8SMCP_NAME = "k8smcp (MCP HTTP)"  # as shipped: max-concurrency 16, children at GOGC 200
+K8SMCP_STOCK_NAME = f"{K8SMCP_NAME} [children at {STOCK}]"
+RAW_NAME = f"raw kubectl (for scale) [{STOCK}]"
+
+
 def _version_of_k8smcp() -> str:
     from k8smcp import __version__
 
@@ -206,6 +217,7 @@ async def run(bench: Bench) -> dict[str, Any]:
             "version": peer.version,
             "transport": peer.transport,
             "tool": peer.tool,
+            "wraps_cli": peer.wraps_cli,
         }
         peers[peer.name] = entry
         try:
@@ -227,20 +239,32 @@ async def run(bench: Bench) -> dict[str, Any]:
             "--ignore-requires-python and mcp 1.9.4, pydantic 2.11.7. It offers stdio and SSE; "
             "measured over SSE."
         )
-    k8smcp_name = "k8smcp (MCP HTTP)"
+    k8smcp = {"version": _version_of_k8smcp(), "transport": "streamable HTTP",
+              "tool": "kubectl", "status": "ok"}  # fmt: skip
     peers = {
-        k8smcp_name: {"version": _version_of_k8smcp(), "transport": "streamable HTTP",
-                      "tool": "kubectl", "status": "ok"},
-        "raw kubectl (for scale)": {"version": "", "transport": "subprocess", "tool": "",
-                                    "status": "ok"},
+        K8SMCP_NAME: k8smcp,
+        K8SMCP_STOCK_NAME: dict(k8smcp),
+        RAW_NAME: {"version": "", "transport": "subprocess", "tool": "", "status": "ok"},
         **peers,
-    }  # fmt: skip
+    }
+
+    async def k8smcp_as_shipped() -> Any:
+        return await bench.mcp_http("on", SHIPPED_CONCURRENCY)
+
+    async def k8smcp_stock() -> Any:
+        return await bench.mcp_http("on", SHIPPED_CONCURRENCY, stock=True)
+
+    async def raw() -> Any:
+        return bench.raw_kubectl(stock=True)  # as a person (and the peers) run it
+
+    factories: list[tuple[str, Any]] = [
+        (K8SMCP_NAME, k8smcp_as_shipped),
+        (K8SMCP_STOCK_NAME, k8smcp_stock),
+        (RAW_NAME, raw),
+    ]
     try:
         # latency, shuffled rounds over the servers
-        drivers: list[tuple[str, Any]] = [
-            (k8smcp_name, await bench.mcp_http("on", SHIPPED_CONCURRENCY)),
-            ("raw kubectl (for scale)", bench.raw_kubectl()),
-        ]
+        drivers: list[tuple[str, Any]] = [(name, await make()) for name, make in factories]
         for r in running:
             try:
                 drivers.append((r.peer.name, await r.client()))
@@ -253,7 +277,7 @@ async def run(bench: Bench) -> dict[str, Any]:
                 peers[name]["warmup_error"] = first.detail[:300]
         deadline = time.monotonic() + bench.args.latency_budget
         outcomes = await rounds(bench, drivers, command, calls, deadline)
-        base = summarize(outcomes[k8smcp_name])
+        base = summarize(outcomes[K8SMCP_NAME])
         for name, found in outcomes.items():
             peers[name]["latency"] = summarize(found)
             peers[name]["latency"]["ratio_to_k8smcp"] = ratio(
@@ -263,20 +287,14 @@ async def run(bench: Bench) -> dict[str, Any]:
         for _, driver in drivers:
             await driver.aclose()
 
-        # throughput: N sessions per server
-        async def raw() -> Any:
-            return bench.raw_kubectl()
-
-        factories: list[tuple[str, Any]] = [
-            (k8smcp_name, lambda: bench.mcp_http("on", SHIPPED_CONCURRENCY)),
-            ("raw kubectl (for scale)", raw),
-        ]
+        # throughput: N sessions per server, every server at one level before the next
         factories += [
             (r.peer.name, r.client) for r in running if peers[r.peer.name]["status"] == "ok"
         ]
-        for name, factory in factories:
+        for name, _ in factories:
             peers[name]["throughput"] = []
-            for concurrency in bench.args.concurrency:
+        for concurrency in bench.args.concurrency:
+            for name, factory in factories:
                 clients = [await factory() for _ in range(concurrency)]
                 try:
                     await asyncio.gather(*(c.call(command) for c in clients))  # warm each session
@@ -299,5 +317,6 @@ async def run(bench: Bench) -> dict[str, Any]:
         "command": command,
         "calls": calls,
         "duration": bench.args.duration,
+        "k8smcp": K8SMCP_NAME,
         "peers": peers,
     }
