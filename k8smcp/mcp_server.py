@@ -148,8 +148,13 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
             client=peer.host if peer else "stdio",
             entry="mcp_http" if request is not None else "stdio",
         )
+        work = service.call_tool(call)
+        meta = ctx.request_context.meta
         try:
-            result = await _with_progress(ctx, service.call_tool(call))
+            if meta and meta.get("progress_token") is not None:
+                result = await _with_progress(ctx, work)
+            else:  # nobody to tell: no progress task (a task group a call, measurable)
+                result = await work
         except K8sMcpError as exc:
             return error_result(exc)
         return command_result(result)
