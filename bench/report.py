@@ -187,9 +187,14 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "## 2. Throughput",
             "",
-            f"`kubectl {tp['command']}`, N clients each calling in a loop for {tp['duration']} s. "
-            "Raw kubectl: N parallel subprocess loops. ratio = calls/s ÷ raw kubectl's at the "
-            "same N. See `throughput.png`.",
+            f"`kubectl {tp['command']}`, N clients each calling in a loop for {tp['duration']} s"
+            + (
+                f", in {tp['slices']} turns interleaved with the other targets' at the same N"
+                if tp.get("slices")
+                else ""
+            )
+            + ". Raw kubectl: N parallel subprocess loops. ratio = calls/s ÷ raw kubectl's at "
+            "the same N. See `throughput.png`.",
             "",
             "| target | clients | calls/s | ratio | p50 ms | p95 ms | calls | errors |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -273,7 +278,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"The same operation through each server's own MCP tool: the pods of namespace "
             f"`{p['namespace']}` ({p.get('pods', '?')} pods). Latency over {p['calls']} calls; "
-            f"throughput for {p['duration']} s per level.",
+            f"throughput for {p['duration']} s per level, in turns interleaved across the servers.",
             "",
             "| server | version | transport | tool | median ms | p95 ms | errors | status |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -4,9 +4,9 @@ Each peer is installed at a pinned version into ~/.cache/k8smcp/bench/peers (out
 the repository) by its registry's ordinary client, started on a loopback port, and
 asked through its own MCP tool for the pods of one namespace. Latency goes in shuffled
 rounds over the servers like part 1; throughput runs N concurrent MCP sessions against
-each, every server at one N before the next. k8smcp runs as shipped, and once more with
-its children at Go's default GOGC, as the peers' kubectl runs. Where a peer cannot be
-installed or run, the report says why.
+each, in turns interleaved across the servers at each N (part 2's `interleaved`).
+k8smcp runs as shipped, and once more with its children at Go's default GOGC, as the
+peers' kubectl runs. Where a peer cannot be installed or run, the report says why.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from bench.clients import McpHttp, McpSse
 from bench.context import Bench
 from bench.env import BIN_DIR, CACHE, SMALL_NS, free_port
 from bench.parts.latency import rounds
-from bench.parts.throughput import measure, row
+from bench.parts.throughput import Clients, interleaved, row
 from bench.report import STOCK
 from bench.stats import ratio, summarize
 from k8smcp.config import DEFAULT_MAX_CONCURRENCY as SHIPPED_CONCURRENCY  # k8smcp as shipped
@@ -198,6 +199,10 @@ K8SMCP_STOCK_NAME = f"{K8SMCP_NAME} [children at {STOCK}]"
 RAW_NAME = f"raw kubectl (for scale) [{STOCK}]"
 
 
+async def _sessions(factory: Any, n: int) -> list[Any]:
+    return [await factory() for _ in range(n)]
+
+
 def _version_of_k8smcp() -> str:
     from k8smcp import __version__
 
@@ -287,22 +292,19 @@ async def run(bench: Bench) -> dict[str, Any]:
         for _, driver in drivers:
             await driver.aclose()
 
-        # throughput: N sessions per server, every server at one level before the next
+        # throughput: N sessions per server, the servers' turns interleaved at each N
         factories += [
             (r.peer.name, r.client) for r in running if peers[r.peer.name]["status"] == "ok"
         ]
         for name, _ in factories:
             peers[name]["throughput"] = []
         for concurrency in bench.args.concurrency:
-            for name, factory in factories:
-                clients = [await factory() for _ in range(concurrency)]
-                try:
-                    await asyncio.gather(*(c.call(command) for c in clients))  # warm each session
-                    outcomes_tp, elapsed = await measure(clients, command, bench.args.duration)
-                finally:
-                    for client in clients:
-                        await client.aclose()
-                result = row(name, concurrency, outcomes_tp, elapsed)
+            steps: dict[str, Clients] = {
+                name: partial(_sessions, factory, concurrency) for name, factory in factories
+            }
+            turns = await interleaved(steps, command, bench.args.duration)
+            for name, _ in factories:
+                result = row(name, concurrency, *turns[name])
                 peers[name]["throughput"].append(result)
                 bench.note(
                     f"peers throughput {name} x{concurrency}: {result['calls_per_s']} calls/s, "

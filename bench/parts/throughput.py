@@ -4,13 +4,18 @@ Each client calls in a loop until the step's time is up (and never more than
 MAX_CALLS_PER_CLIENT times); raw kubectl runs as N parallel subprocess loops, with the
 GOGC k8smcp gives its children and, for scale, with Go's default. The
 server runs with --max-concurrency 64 and, at 32 and 64 clients, also with the
-default 16 to show what the limit costs.
+default 16 to show what the limit costs. At each N, every target's time is cut into
+SLICES slices run in turns (`interleaved`), so that a minute of the machine's noise
+does not fall on one target alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from bench.clients import McpHttp, Outcome
@@ -20,6 +25,8 @@ from bench.stats import ratio, summarize
 
 COMMAND = "get ns"
 MAX_CALLS_PER_CLIENT = 10_000
+SLICES = 3  # turns per target and level; each runs --duration / SLICES seconds
+ORDER_SEED = 7  # the turns' order is random, and the same in every run
 
 
 async def measure(clients: list[Any], command: str, duration: float) -> tuple[list[Outcome], float]:
@@ -36,6 +43,40 @@ async def measure(clients: list[Any], command: str, duration: float) -> tuple[li
     started = time.monotonic()
     await asyncio.gather(*(loop(c) for c in clients))
     return outcomes, time.monotonic() - started
+
+
+Clients = Callable[[], Awaitable[list[Any]]]
+
+
+async def interleaved(
+    steps: dict[str, Clients], command: str, duration: float
+) -> dict[str, tuple[list[Outcome], float]]:
+    """Each step's clients call for ``duration`` s in all, in SLICES turns.
+
+    Every turn runs each step once, in a new (seeded) order, with new clients warmed by
+    one call each. Steps one after the other let a burst of the machine's noise (10-20 %
+    on two cores, lasting a minute or so) fall on one step; in turns it falls on all.
+    Returns each step's outcomes and the seconds its turns took.
+    """
+    found: dict[str, tuple[list[Outcome], float]] = {name: ([], 0.0) for name in steps}
+    rng = random.Random(ORDER_SEED)
+    for _ in range(SLICES):
+        order = list(steps)
+        rng.shuffle(order)
+        for name in order:
+            clients = await steps[name]()
+            unique = list({id(c): c for c in clients}.values())
+            try:
+                await asyncio.gather(*(c.call(command) for c in unique))  # warm each session
+                outcomes, elapsed = await measure(clients, command, duration / SLICES)
+            finally:
+                for client in unique:
+                    await client.aclose()
+            done, seconds = found[name]
+            found[name] = (done + outcomes, seconds + elapsed)
+        # free the servers' event loops of finished sessions before the next turn
+        await asyncio.sleep(0.5)
+    return found
 
 
 def row(target: str, concurrency: int, outcomes: list[Outcome], elapsed: float) -> dict[str, Any]:
@@ -73,19 +114,17 @@ async def run(bench: Bench) -> dict[str, Any]:
         targets += [("REST", mode, 64), ("MCP HTTP", mode, 64)]
     rows: list[dict[str, Any]] = []
     for concurrency in levels:
-        base = None
         extra = [("REST", "on", 16), ("MCP HTTP", "on", 16)] if concurrency >= 32 else []
+        steps: dict[str, Clients] = {
+            _label(kind, mode, max_conc): partial(
+                _clients, bench, kind, mode, concurrency, max_conc
+            )
+            for kind, mode, max_conc in targets + extra
+        }
+        found = await interleaved(steps, COMMAND, duration)
+        base = None
         for kind, mode, max_conc in targets + extra:
-            name = kind if not mode else f"{kind} [cache {mode}]"
-            clients = await _clients(bench, kind, mode, concurrency, max_conc)
-            try:
-                unique = list({id(c): c for c in clients}.values())
-                await asyncio.gather(*(c.call(COMMAND) for c in unique))  # warm each session
-                outcomes, elapsed = await measure(clients, COMMAND, duration)
-            finally:
-                for client in {id(c): c for c in clients}.values():
-                    await client.aclose()
-            result = row(name, concurrency, outcomes, elapsed)
+            result = row(_name(kind, mode), concurrency, *found[_label(kind, mode, max_conc)])
             if max_conc and max_conc != 64:
                 result["max_concurrency"] = max_conc
             if base is None:
@@ -94,14 +133,26 @@ async def run(bench: Bench) -> dict[str, Any]:
             result["base_calls_per_s"] = base["calls_per_s"]
             rows.append(result)
             bench.note(
-                f"throughput {name} x{concurrency}"
-                f"{' max-conc ' + str(max_conc) if max_conc not in (0, 64) else ''}: "
+                f"throughput {_label(kind, mode, max_conc)} x{concurrency}: "
                 f"{result['calls_per_s']} calls/s, p50 {result['median_ms']} ms, "
                 f"{result['errors']} errors {result['first_error'][:120]}"
             )
-        # free the servers' event loops of finished sessions before the next level
-        await asyncio.sleep(0.5)
-    return {"command": COMMAND, "duration": duration, "levels": levels, "rows": rows}
+    return {
+        "command": COMMAND,
+        "duration": duration,
+        "slices": SLICES,
+        "levels": levels,
+        "rows": rows,
+    }
 
 
-__all__ = ["McpHttp", "measure", "row", "run"]
+def _name(kind: str, mode: str) -> str:
+    return kind if not mode else f"{kind} [cache {mode}]"
+
+
+def _label(kind: str, mode: str, max_conc: int) -> str:
+    name = _name(kind, mode)
+    return f"{name} max-conc {max_conc}" if max_conc not in (0, 64) else name
+
+
+__all__ = ["McpHttp", "interleaved", "measure", "row", "run"]
