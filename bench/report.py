@@ -13,6 +13,12 @@ BASE = "raw kubectl"
 STOCK = "stock GOGC"
 
 
+def _tp_target(row: dict[str, Any]) -> str:
+    """A throughput row's target, with its max-concurrency when it is not the part's 64."""
+    limit = row.get("max_concurrency")
+    return f"{row['target']} (max-concurrency {limit})" if limit else row["target"]
+
+
 def _fmt(value: Any, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -201,7 +207,7 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         for row in tp["rows"]:
             lines.append(
-                f"| {row['target']} | {row['concurrency']} | {_fmt(row['calls_per_s'], 1)} | "
+                f"| {_tp_target(row)} | {row['concurrency']} | {_fmt(row['calls_per_s'], 1)} | "
                 f"{_fmt(row.get('ratio'), 2)} | {_fmt(row['median_ms'])} | {_fmt(row['p95_ms'])} | "
                 f"{row['calls']} | {row['errors']}{' — ' + row['first_error'][:80] if row['first_error'] else ''} |"
             )
@@ -278,7 +284,12 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"The same operation through each server's own MCP tool: the pods of namespace "
             f"`{p['namespace']}` ({p.get('pods', '?')} pods). Latency over {p['calls']} calls; "
-            f"throughput for {p['duration']} s per level, in turns interleaved across the servers.",
+            f"throughput for {p['duration']} s per level"
+            + (
+                f", in {p['slices']} turns interleaved across the servers."
+                if p.get("slices")
+                else ", the servers one after the other at each level."
+            ),
             "",
             "| server | version | transport | tool | median ms | p95 ms | errors | status |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -481,7 +492,7 @@ def print_table(results: dict[str, Any]) -> None:
             table.add_column(col)
         for row in tp:
             table.add_row(
-                escape(row["target"]),
+                escape(_tp_target(row)),
                 str(row["concurrency"]),
                 _fmt(row["calls_per_s"], 1),
                 _fmt(row.get("ratio"), 2),

@@ -25,7 +25,7 @@ from bench.clients import McpHttp, McpSse
 from bench.context import Bench
 from bench.env import BIN_DIR, CACHE, SMALL_NS, free_port
 from bench.parts.latency import rounds
-from bench.parts.throughput import Clients, interleaved, row
+from bench.parts.throughput import SLICES, Clients, interleaved, row
 from bench.report import STOCK
 from bench.stats import ratio, summarize
 from k8smcp.config import DEFAULT_MAX_CONCURRENCY as SHIPPED_CONCURRENCY  # k8smcp as shipped
@@ -319,6 +319,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         "command": command,
         "calls": calls,
         "duration": bench.args.duration,
+        "slices": SLICES,
         "k8smcp": K8SMCP_NAME,
         "peers": peers,
     }
