@@ -153,7 +153,7 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
         try:
             if meta and meta.get("progress_token") is not None:
                 result = await _with_progress(ctx, work)
-            else:  # nobody to tell: no progress task (a task group a call, measurable)
+            else:  # nobody to tell: no progress task and timer for this call
                 result = await work
         except K8sMcpError as exc:
             return error_result(exc)
