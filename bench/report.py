@@ -13,10 +13,13 @@ BASE = "raw kubectl"
 STOCK = "stock GOGC"
 
 
+def tp_target(target: str, max_concurrency: int | None) -> str:
+    """A throughput target's label, with its max-concurrency when that is not the part's 64."""
+    return f"{target} (max-concurrency {max_concurrency})" if max_concurrency else target
+
+
 def _tp_target(row: dict[str, Any]) -> str:
-    """A throughput row's target, with its max-concurrency when it is not the part's 64."""
-    limit = row.get("max_concurrency")
-    return f"{row['target']} (max-concurrency {limit})" if limit else row["target"]
+    return tp_target(row["target"], row.get("max_concurrency"))
 
 
 def _fmt(value: Any, digits: int = 0) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.clients import McpHttp, Outcome
 from bench.context import CACHE_MODES, Bench
-from bench.report import BASE, STOCK
+from bench.report import BASE, STOCK, tp_target
 from bench.stats import ratio, summarize
 
 COMMAND = "get ns"
@@ -151,8 +151,7 @@ def _name(kind: str, mode: str) -> str:
 
 
 def _label(kind: str, mode: str, max_conc: int) -> str:
-    name = _name(kind, mode)
-    return f"{name} max-conc {max_conc}" if max_conc not in (0, 64) else name
+    return tp_target(_name(kind, mode), max_conc if max_conc not in (0, 64) else None)
 
 
 __all__ = ["McpHttp", "interleaved", "measure", "row", "run"]
