@@ -5,8 +5,6 @@ The only module that prints or exits. Each command builds Settings from its opti
 mcp and fastapi are imported inside the commands that need them, so --help stays fast.
 """
 
-from __future__ import annotations
-
 import functools
 import inspect
 import sys
@@ -889,9 +887,7 @@ class _Deferred(type):
         return getattr(cls._real(), attr)
 
 
-def main() -> None:
-    """Entry point of the ``k8smcp`` console script."""
-    args = sys.argv[1:]
+def load_help_renderer(args: list[str]) -> None:
+    """Import Typer's help renderer now if ``args`` will print help (see ``__main__``)."""
     if not args or "--help" in args:
         _load_help_renderer()
-    app()
