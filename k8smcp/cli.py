@@ -6,6 +6,7 @@ mcp and fastapi are imported inside the commands that need them, so --help stays
 """
 
 import functools
+import gc
 import inspect
 import sys
 from collections.abc import Awaitable, Callable
@@ -388,7 +389,19 @@ def _guard(fn: Callable[[], T], *, as_json: bool = False) -> T:
 
 
 def _run_async(fn: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
+    _collect_garbage()
     return _guard(lambda: anyio.run(fn), as_json=as_json)
+
+
+def _collect_garbage() -> None:
+    """Turn the garbage collector on for the command's own work, once its imports are done.
+
+    The entry point (``k8smcp.__main__``) starts every command with the collector off; the
+    objects made until now (modules, pydantic models, the app) live as long as the process,
+    so they are frozen out of every later collection.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -499,10 +512,10 @@ def stdio(
     configure_logging(log_level, log_format)
     settings = _guard(lambda: _settings("local", ctx.params))
 
-    async def serve_stdio() -> None:
-        from k8smcp.mcp_server import build_server
-        from k8smcp.service import Service
+    from k8smcp.mcp_server import build_server
+    from k8smcp.service import Service
 
+    async def serve_stdio() -> None:
         service = Service(settings)
         try:
             await build_server(service).run_stdio_async()
@@ -641,6 +654,7 @@ def serve(
             timeout_keep_alive=keep_alive_timeout,
         )
     )
+    _collect_garbage()
     server.run()
     if not server.started:
         raise typer.Exit(1)

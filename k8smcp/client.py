@@ -9,9 +9,11 @@ from __future__ import annotations
 import shlex
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from k8smcp.errors import (
     AuthenticationError,
@@ -21,9 +23,6 @@ from k8smcp.errors import (
     error_class_for_code,
 )
 from k8smcp.service import ToolResult
-
-if TYPE_CHECKING:
-    from mcp import Client
 
 DEFAULT_URL = "http://127.0.0.1:9096/mcp"
 _MAX_EVENT_BYTES = 64 * 1024 * 1024
@@ -49,9 +48,6 @@ async def connect(
     Raises:
         ServerUnreachableError, AuthenticationError, RemoteError: with one line saying why.
     """
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
     headers = {}
     if kubeconfig:
         headers["X-Kubeconfig"] = "".join(kubeconfig.split())
