@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.integration.entrypoints import Entry, Outcome
-from tests.testbed import Cluster
+from tests.testbed import Cluster, argocd_lost_its_exit_race
 
 pytestmark = pytest.mark.integration
 
@@ -47,17 +47,10 @@ def test_istioctl_version_and_analyze(entry: Entry, cluster_a: Cluster, namespac
     assert f"Info [IST0102] (Namespace {namespace}) The namespace is not enabled" in analyzed.stdout
 
 
-# argocd's --core mode runs an API server inside the CLI whose RBAC policy loader reads a
-# ConfigMap with the command's context (util/rbac/rbac.go, RunPolicyLoader, v3.6.1). When
-# the command finishes before that read returns (a slow API server: CI under load), the
-# loader fails with "context canceled" and the CLI exits 20 after printing its full answer.
-ARGOCD_EXIT_RACE = ("error getting RBAC configmap", "context canceled")
-
-
 def argocd_core(entry: Entry, command: str, kubeconfig: str) -> Outcome:
-    """Run an argocd --core command, once more if argocd lost its own exit race (above)."""
+    """Run an argocd --core command, once more if argocd lost its own exit race."""
     done = entry("argocd", command, kubeconfig=kubeconfig, timeout=120)
-    if done.exit_code == 20 and all(part in done.stderr for part in ARGOCD_EXIT_RACE):
+    if argocd_lost_its_exit_race(done.exit_code, done.stderr):
         done = entry("argocd", command, kubeconfig=kubeconfig, timeout=120)
     return done
 

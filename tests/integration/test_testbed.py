@@ -122,9 +122,12 @@ def test_argocd_core_lists_an_application(cluster_b: Cluster, tmp_path: Path) ->
     kubeconfig.write_bytes(base64.b64decode(cluster_b.kubeconfig_b64(namespace="argocd")))
     argocd = str(tb_pkg.binary("argocd"))
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path)}
-    out = subprocess.run(
-        [argocd, "app", "list", "--core"], capture_output=True, text=True, timeout=60, env=env
-    )
+    for _ in range(2):
+        out = subprocess.run(
+            [argocd, "app", "list", "--core"], capture_output=True, text=True, timeout=60, env=env
+        )
+        if not tb_pkg.argocd_lost_its_exit_race(out.returncode, out.stderr):
+            break
     assert out.returncode == 0, out.stderr
     assert "argocd/guestbook" in out.stdout
 
