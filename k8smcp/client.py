@@ -24,7 +24,6 @@ from k8smcp.errors import (
 )
 from k8smcp.service import ToolResult
 
-DEFAULT_URL = "http://127.0.0.1:9096/mcp"
 _MAX_EVENT_BYTES = 64 * 1024 * 1024
 _TIMEOUT_MARGIN = 30.0
 

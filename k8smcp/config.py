@@ -1,14 +1,22 @@
-"""Settings: built once at the edge (CLI flags backed by K8SMCP_* variables), passed down.
+"""Settings: built once at the edge from typed Options, passed down, never changed.
 
-This module and the CLI are the only readers of the process environment. The child
-processes k8smcp spawns never see that environment whole: `child_env_base` picks the
+A command's options (flags backed by K8SMCP_* variables) arrive as an ``Options`` value;
+``build_settings`` turns them into ``Settings``: it parses the comma-separated lists, reads
+the token file, applies the rule that a server listening beyond loopback needs a token,
+finds the local kubeconfig, picks the discovery-cache root and the children's base
+environment. The CLI only forwards options here, as uvicorn's CLI forwards to its Config.
+
+This module is the only reader of the process environment (``environ``). The child
+processes k8smcp spawns never see that environment whole: ``child_env_base`` picks the
 few variables a CLI legitimately needs.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -17,6 +25,8 @@ if TYPE_CHECKING:
 
 Mode = Literal["local", "server"]
 
+DEFAULT_URL = "http://127.0.0.1:9096/mcp"  # where `k8smcp call` finds a server
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9096
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_TIMEOUT = 600.0
@@ -56,13 +66,56 @@ CHILD_ENV_ALLOWLIST = (
 CHILD_GOGC = "200"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """What the operator gave a command, as typed (comma-separated lists still as text).
+
+    Every field is one option of the ``k8smcp`` command (``--max-timeout`` for
+    ``max_timeout``), backed by a ``K8SMCP_<NAME>`` variable unless the CLI says otherwise.
+    """
+
+    # the kubeconfig
+    kubeconfig_b64: str | None = None
+    kubeconfig: Path | None = None
+    context: str | None = None
+    max_kubeconfig_bytes: int = DEFAULT_MAX_KUBECONFIG_BYTES
+    # limits
+    timeout: float = DEFAULT_TIMEOUT
+    max_timeout: float = DEFAULT_MAX_TIMEOUT
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
+    discovery_cache: bool = True
+    cache_dir: Path | None = None
+    pass_env: str = ""
+    # policy (None: the level's default)
+    read_only: bool = False
+    allowed_exec_plugins: str = ""
+    allowed_servers: str = ""
+    denied_servers: str = ""
+    allow_impersonation: bool | None = None
+    allow_local_files: bool | None = None
+    allow_registry_login: bool | None = None
+    allow_urls: bool = True
+    redact_secrets: bool | None = None
+    # tool name -> binary path or name (--<tool>-bin / K8SMCP_<TOOL>_BIN)
+    binaries: Mapping[str, str] = field(default_factory=dict)
+    # serve
+    host: str = DEFAULT_HOST
+    allow_default_kubeconfig: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    auth_token: str | None = None
+    auth_token_file: Path | None = None
+    insecure_no_auth: bool = False
+    allowed_hosts: str = ""
+    allowed_origins: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a k8smcp process is configured with. Immutable once built."""
 
-    mode: Mode = "local"
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
+    host: str = DEFAULT_HOST
     default_timeout: float = DEFAULT_TIMEOUT
     max_timeout: float = DEFAULT_MAX_TIMEOUT
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
@@ -70,16 +123,15 @@ class Settings:
     max_kubeconfig_bytes: int = DEFAULT_MAX_KUBECONFIG_BYTES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # tool name -> binary path or name given by --<tool>-bin / K8SMCP_<TOOL>_BIN
-    binaries: dict[str, str] = field(default_factory=dict)
-    # extra variable names children inherit (--pass-env / K8SMCP_PASS_ENV)
-    pass_env: tuple[str, ...] = ()
+    binaries: Mapping[str, str] = field(default_factory=dict)
+    # the variables every child starts from (child_env_base)
+    child_env: Mapping[str, str] = field(default_factory=lambda: child_env_base(()))
     # server mode: use default_kubeconfig for requests that send none
     allow_default_kubeconfig: bool = False
     # the kubeconfig found at launch (flag, env or ~/.kube/config); None if there is none
     default_kubeconfig: Kubeconfig | None = None
-    log_level: str = "INFO"
     # what callers may do (k8smcp.policy); the local level unless built otherwise
-    policy: Policy = field(default_factory=lambda: _local_policy())
+    policy: Policy = field(default_factory=lambda: _policy("local", Options()))
     # replace Secret values in kubectl/helm output (on by default for `serve`)
     redact_secrets: bool = False
     # seconds a call waits for a free execution slot before a 429 / BusyError
@@ -88,24 +140,176 @@ class Settings:
     auth_tokens: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
-    # kubectl's discovery cache, shared by calls to the same cluster identity
-    discovery_cache: bool = True
-    cache_dir: str | None = None  # default: <tmp>/k8smcp-cache-<uid>
+    # the private directory of kubectl discovery caches shared by calls to the same
+    # cluster identity; None: each call keeps its own
+    cache_root: Path | None = None
+
+    @property
+    def mode(self) -> Mode:
+        """``server`` for strangers' requests (serve), ``local`` for the user's own."""
+        return self.policy.level
 
 
-def _local_policy() -> Policy:
+def build_settings(mode: Mode, options: Options) -> Settings:
+    """The Settings of a command run at ``mode`` with ``options``.
+
+    Raises:
+        UsageError: a server would listen beyond loopback without authentication, or the
+            token file cannot be read.
+        KubeconfigError: the local kubeconfig (local level, or a server allowed to use its
+            own) cannot be read.
+    """
+    tokens = _tokens(options) if mode == "server" else ()
+    if mode == "server" and not tokens and not options.insecure_no_auth:
+        if not is_loopback(options.host):
+            from k8smcp.errors import UsageError
+
+            raise UsageError(
+                f"refusing to listen on {options.host} without authentication: set "
+                "K8SMCP_AUTH_TOKEN or K8SMCP_AUTH_TOKEN_FILE, or pass --insecure-no-auth "
+                "when a proxy in front of k8smcp authenticates"
+            )
+    default = None
+    # A server reads no kubeconfig of its own unless the operator allows its use.
+    if mode == "local" or options.allow_default_kubeconfig:
+        default = find_local_kubeconfig(
+            b64=options.kubeconfig_b64,
+            path=options.kubeconfig,
+            context=options.context,
+            max_bytes=options.max_kubeconfig_bytes,
+        )
+    redact = options.redact_secrets
+    return Settings(
+        **{name: getattr(options, name) for name in _SAME_IN_BOTH},
+        default_timeout=options.timeout,
+        child_env=child_env_base(csv(options.pass_env)),
+        default_kubeconfig=default,
+        policy=_policy(mode, options),
+        redact_secrets=mode == "server" if redact is None else redact,
+        auth_tokens=tokens,
+        allowed_hosts=csv(options.allowed_hosts),
+        allowed_origins=csv(options.allowed_origins),
+        cache_root=discovery_cache_root(options.cache_dir) if options.discovery_cache else None,
+    )
+
+
+# what Settings takes from Options as it is: the fields of the same name and type
+_SAME_IN_BOTH = (
+    "host",
+    "max_timeout",
+    "max_output_bytes",
+    "max_concurrency",
+    "max_kubeconfig_bytes",
+    "max_body_bytes",
+    "queue_timeout",
+    "binaries",
+    "allow_default_kubeconfig",
+)
+
+
+def _policy(mode: Mode, options: Options) -> Policy:
+    """The Policy of ``mode``, with the operator's options applied where they were given."""
     from k8smcp.policy import Policy
 
-    return Policy.local()
+    overrides: dict[str, object] = {"read_only": options.read_only}
+    if options.allowed_servers:
+        overrides["allowed_servers"] = csv(options.allowed_servers)
+    if options.denied_servers:
+        overrides["denied_servers"] = csv(options.denied_servers)
+    if options.allowed_exec_plugins:
+        overrides["allowed_exec_plugins"] = frozenset(csv(options.allowed_exec_plugins))
+    if not options.allow_urls:
+        overrides["allow_urls"] = False
+    for name in ("allow_impersonation", "allow_local_files", "allow_registry_login"):
+        value = getattr(options, name)
+        if value is not None:
+            overrides[name] = value
+    return Policy.server(**overrides) if mode == "server" else Policy.local(**overrides)
 
 
-def child_env_base(settings: Settings) -> dict[str, str]:
+def _tokens(options: Options) -> tuple[str, ...]:
+    tokens = list(csv(options.auth_token))
+    file = options.auth_token_file
+    if file is not None:
+        try:
+            tokens += [line.strip() for line in file.read_text().splitlines() if line.strip()]
+        except OSError as exc:
+            from k8smcp.errors import UsageError
+
+            raise UsageError(f"cannot read the auth token file {file}: {exc.strerror}") from exc
+    return tuple(tokens)
+
+
+def find_local_kubeconfig(
+    *,
+    b64: str | None = None,
+    path: Path | str | None = None,
+    context: str | None = None,
+    max_bytes: int = DEFAULT_MAX_KUBECONFIG_BYTES,
+) -> Kubeconfig | None:
+    """The local user's kubeconfig, as kubectl finds it; None when there is none.
+
+    Order: base64 text, an explicit path, ``$KUBECONFIG``, then ``~/.kube/config``
+    (``k8smcp.kubeconfig.load_local`` says how they are read and merged).
+    """
+    from k8smcp import kubeconfig as kc
+
+    return kc.load_local(
+        b64=b64,
+        path=str(path) if path else None,
+        env_kubeconfig=environ("KUBECONFIG"),
+        home=Path.home(),
+        context=context,
+        max_bytes=max_bytes,
+    )
+
+
+def discovery_cache_root(cache_dir: Path | str | None = None) -> Path | None:
+    """The directory of shared discovery caches: ours alone (0700), or None (disabled).
+
+    Default: ``$XDG_CACHE_HOME/k8smcp/discovery`` (``~/.cache/...``), or under the temp
+    dir when home is read-only (a container). A directory someone else owns or can write
+    to is never used: a planted cache would change what kubectl believes the API is.
+    """
+    import logging
+    import tempfile
+
+    logger = logging.getLogger("k8smcp.config")
+    if cache_dir:
+        candidates = [Path(cache_dir)]
+    else:
+        xdg = environ("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg else Path.home() / ".cache"
+        candidates = [
+            base / "k8smcp" / "discovery",
+            Path(tempfile.gettempdir()) / f"k8smcp-cache-{os.getuid()}",
+        ]
+    for root in candidates:
+        try:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = root.stat()
+        except OSError:
+            continue
+        if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            logger.warning("discovery cache off: %s is not private to this user (0700)", root)
+            return None
+        return root
+    logger.warning("discovery cache off: cannot create %s", candidates[0])
+    return None
+
+
+def child_env_base(pass_env: tuple[str, ...]) -> dict[str, str]:
     """The variables every child starts from: the allowlist plus --pass-env names."""
-    names = (*CHILD_ENV_ALLOWLIST, *settings.pass_env)
+    names = (*CHILD_ENV_ALLOWLIST, *pass_env)
     env = {name: os.environ[name] for name in names if name in os.environ}
     env.setdefault("PATH", os.defpath)
     env.setdefault("GOGC", CHILD_GOGC)
     return env
+
+
+def csv(text: str | None) -> tuple[str, ...]:
+    """The non-empty, stripped parts of a comma-separated list."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def is_loopback(host: str) -> bool:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from k8smcp import kubeconfig as kc
 from k8smcp.config import Settings
 from k8smcp.errors import K8sMcpError
 
@@ -42,27 +41,15 @@ async def check_tools(settings: Settings) -> list[Check]:
 
 
 def check_kubeconfig(
-    *,
-    b64: str | None,
-    path: str | None,
-    env_kubeconfig: str | None,
-    home: Path,
-    context: str | None,
-    max_bytes: int,
+    *, b64: str | None = None, path: Path | None = None, context: str | None = None
 ) -> list[Check]:
     """The local kubeconfig: valid? which context and server? would a server accept it?"""
+    from k8smcp.config import find_local_kubeconfig
     from k8smcp.policy import Policy
     from k8smcp.policy import check_kubeconfig as policy_check
 
     try:
-        found = kc.load_local(
-            b64=b64,
-            path=path,
-            env_kubeconfig=env_kubeconfig,
-            home=home,
-            context=context,
-            max_bytes=max_bytes,
-        )
+        found = find_local_kubeconfig(b64=b64, path=path, context=context)
     except K8sMcpError as exc:
         return [Check("kubeconfig", "fail", exc.message)]
     if found is None:

@@ -291,6 +291,7 @@ class _FileThread:
 
     def close(self) -> None:
         """Wait for the work queued, then remove the spares; later work is done inline."""
+        _OPEN.discard(self)
         if self._thread is not None:
             self._thread.shutdown(wait=True)
         while self._spares:
@@ -303,12 +304,22 @@ class _FileThread:
     def _submit(self, work: Callable[..., None], *args: object) -> bool:
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="k8smcp-files")
-            atexit.register(self.close)
+            _OPEN.add(self)
         try:
             self._thread.submit(work, *args)
         except RuntimeError:  # closed, or the interpreter is exiting: no new work
             return False
         return True
+
+
+_OPEN: set[_FileThread] = set()  # file threads with work or spares, until closed
+
+
+@atexit.register
+def _close_all() -> None:
+    """At exit, finish every file thread's work (one hook for all, not one per Executor)."""
+    for files in list(_OPEN):
+        files.close()
 
 
 def _make_workdir(kubeconfig: bytes | None) -> str:

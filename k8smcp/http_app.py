@@ -6,7 +6,6 @@ Imported only by ``k8smcp serve`` (and tests): FastAPI and the MCP SDK are slow 
 import hmac
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -19,7 +18,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from k8smcp import __version__
+from k8smcp import __version__, speedups
 from k8smcp.config import Settings, is_loopback
 from k8smcp.errors import (
     AuthenticationError,
@@ -98,40 +97,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class _LineBreaks:
-    r"""sse_starlette's line-break pattern, with a fast answer for text that has none.
-
-    ``ServerSentEvent.encode`` splits every event's data on ``\r\n|\r|\n`` with a
-    regular expression, on the event loop: 25 ms for the 5 MB event of a 2 MB listing
-    (its stdout is in the answer twice), while every other client waits. JSON-RPC text
-    never holds a raw line break, and ``in`` finds that out at memchr speed. The result
-    is the same either way (tests/unit/test_http_app.py compares the bytes).
-    """
-
-    def __init__(self, pattern: re.Pattern[str]) -> None:
-        self.pattern = pattern
-
-    def split(self, text: str) -> list[str]:
-        if "\n" not in text and "\r" not in text:
-            return [text]
-        return self.pattern.split(text)
-
-    def sub(self, replacement: str, text: str) -> str:
-        return self.pattern.sub(replacement, text)
-
-
-def _fast_sse_line_breaks() -> None:
-    from sse_starlette.event import ServerSentEvent
-
-    current = getattr(ServerSentEvent, "_LINE_SEP_EXPR", None)
-    if isinstance(current, re.Pattern):  # another sse_starlette: leave it as it is
-        ServerSentEvent._LINE_SEP_EXPR = _LineBreaks(current)  # type: ignore[assignment]
-
-
 def build_app(service: Service) -> FastAPI:
     """The whole HTTP application for ``service``. Build a fresh one per server run."""
     settings = service.settings
-    _fast_sse_line_breaks()
+    speedups.fast_sse_line_breaks()
     mcp = build_server(service)
     security = _transport_security(settings)
     mcp_app = mcp.streamable_http_app(
@@ -187,7 +156,9 @@ def build_app(service: Service) -> FastAPI:
     async def list_tools() -> list[ToolInfo]:
         """The tools, whether their binaries are installed, and their versions."""
         if not catalog:
-            catalog.extend(ToolInfo(**asdict(s)) for s in await service.catalog())
+            found = [ToolInfo(**asdict(s)) for s in await service.catalog()]
+            if not catalog:  # two first requests both looked: the first to get here fills it
+                catalog.extend(found)
         return catalog
 
     for spec in TOOLS.values():

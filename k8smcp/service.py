@@ -12,10 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import shlex
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -27,7 +25,8 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 
 from k8smcp import kubeconfig as kc
-from k8smcp.config import Settings, child_env_base, environ
+from k8smcp import speedups
+from k8smcp.config import Settings
 from k8smcp.errors import (
     BinaryNotFoundError,
     InvalidCommandError,
@@ -127,8 +126,13 @@ class Service:
             max_concurrency=settings.max_concurrency,
             queue_timeout=settings.queue_timeout,
         )
-        self._base_env = child_env_base(settings)
-        self._cache_root = _cache_root(settings)
+        self._base_env = settings.child_env
+        self._cache_root = settings.cache_root
+        # An agent sends the same kubeconfig on every call, and decoding it, the YAML and
+        # the shape checks were a sixth of what a call costs k8smcp itself: the parse of
+        # the last few small ones is kept (failures never are; policy checks run every
+        # call, since a name may resolve elsewhere the next time).
+        self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
         self._policy_without_dns = replace(settings.policy, resolver=_would_resolve)
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
@@ -266,7 +270,7 @@ class Service:
         if call.kubeconfig:
             if len(call.kubeconfig) > _PARSED_MAX_CHARS:
                 return kc.from_b64(call.kubeconfig, context=call.context, max_bytes=max_bytes)
-            return _parsed(call.kubeconfig, call.context, max_bytes)
+            return self._parsed(call.kubeconfig, call.context, max_bytes)
         default = self.settings.default_kubeconfig
         if self.settings.mode == "server" and not self.settings.allow_default_kubeconfig:
             raise KubeconfigMissingError(
@@ -285,15 +289,7 @@ class Service:
 _PARSED_MAX_CHARS = 16 * 1024  # a kubeconfig with a few clusters is 4-12 KiB of base64
 
 
-@functools.lru_cache(maxsize=32)
-def _parsed(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
-    """The parse of one of the last few (small) kubeconfigs sent, by their base64 text.
-
-    An agent sends the same kubeconfig on every call, and decoding it, the YAML and the
-    shape checks were a sixth of what a call costs k8smcp itself. What fails to parse is
-    never kept (lru_cache keeps no exceptions); the policy checks still run on every
-    call, since a name may resolve elsewhere the next time.
-    """
+def _parse(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
     return kc.from_b64(text, context=context, max_bytes=max_bytes)
 
 
@@ -310,38 +306,6 @@ async def _redact(tool: str, args: list[str], stdout: str) -> str:
     if len(stdout) < 64 * 1024:
         return redact_secrets(tool, args, stdout)
     return await anyio.to_thread.run_sync(redact_secrets, tool, args, stdout)
-
-
-def _cache_root(settings: Settings) -> Path | None:
-    """The directory of shared discovery caches: ours alone (0700), or None (disabled).
-
-    Default: ``$XDG_CACHE_HOME/k8smcp/discovery`` (``~/.cache/...``), or under the temp
-    dir when home is read-only (a container). A directory someone else owns or can write
-    to is never used: a planted cache would change what kubectl believes the API is.
-    """
-    if not settings.discovery_cache:
-        return None
-    if settings.cache_dir:
-        candidates = [Path(settings.cache_dir)]
-    else:
-        xdg = environ("XDG_CACHE_HOME")
-        base = Path(xdg) if xdg else Path.home() / ".cache"
-        candidates = [
-            base / "k8smcp" / "discovery",
-            Path(tempfile.gettempdir()) / f"k8smcp-cache-{os.getuid()}",
-        ]
-    for root in candidates:
-        try:
-            root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = root.stat()
-        except OSError:
-            continue
-        if info.st_uid != os.getuid() or info.st_mode & 0o077:
-            logger.warning("discovery cache off: %s is not private to this user (0700)", root)
-            return None
-        return root
-    logger.warning("discovery cache off: cannot create %s", candidates[0])
-    return None
 
 
 def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:

@@ -167,8 +167,8 @@ def test_help_renders_its_panels_without_rich_markdown_or_traceback() -> None:
 def test_the_help_renderers_stand_ins_load_the_real_classes_when_used() -> None:
     script = """
 import sys
-from k8smcp.cli import _load_help_renderer
-_load_help_renderer()
+from k8smcp.speedups import import_help_renderer
+import_help_renderer()
 assert "rich.markdown" not in sys.modules and "rich.traceback" not in sys.modules
 from typer import rich_utils
 from rich.markdown import Markdown

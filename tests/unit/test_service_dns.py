@@ -45,7 +45,7 @@ async def test_a_slow_dns_answer_does_not_stall_the_event_loop(case: str) -> Non
         time.sleep(LOOKUP_SECONDS)
         return ["169.254.169.254"]  # link-local: refused, so nothing runs
 
-    service = Service(Settings(mode="server", policy=Policy.server(resolver=slow_resolver)))
+    service = Service(Settings(policy=Policy.server(resolver=slow_resolver)))
     call = ToolCall(tool="kubectl", command=command, kubeconfig=b64(make_kubeconfig(server)))
     ticks = 0
 
