@@ -177,19 +177,22 @@ class Cluster:
         manifest = testbed.share_dir() / "argocd" / "core-install.yaml"
         self.kubectl("create", "namespace", namespace, check=False)
         self.kubectl("apply", "--server-side", "-n", namespace, "-f", str(manifest))
-        self.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "crd/applications.argoproj.io",
-            "crd/appprojects.argoproj.io",
-            "--timeout=60s",
-        )
 
-        # Established is not yet served everywhere: wait until the resource lists.
+        # `kubectl wait --for=condition=Established` fails at once ("accessor error: <nil>")
+        # when it reads a CRD before the apiserver has set any condition (seen under load),
+        # so ask for the condition until it holds, then until the resource lists
+        # (Established is not yet served everywhere).
+        def established() -> bool:
+            get = ("get", "crd", "applications.argoproj.io", "appprojects.argoproj.io")
+            jsonpath = '-o=jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}'
+            done = self.kubectl(*get, jsonpath, check=False)
+            return done.returncode == 0 and done.stdout.split() == ["True", "True"]
+
         def served() -> bool:
             get = ("get", "applications.argoproj.io", "-n", namespace)
             return self.kubectl(*get, check=False).returncode == 0
 
+        self._wait("Argo CD's CRDs to be established", established, timeout=60)
         self._wait("Argo CD's Application resource", served, timeout=30)
 
     def stop_apiserver(self) -> None:
