@@ -52,6 +52,14 @@ def cache_dir(home: Path, xdg_cache_home: str | None) -> Path:
     return base / "k8smcp" / "credentials"
 
 
+def exec_spec(found: Kubeconfig) -> dict[str, Any] | None:
+    """The exec plugin of the context's user, or None when it has none."""
+    ctx = (_named(found.data["contexts"], found.context) or {}).get("context") or {}
+    user = (_named(found.data["users"], ctx.get("user")) or {}).get("user") or {}
+    spec = user.get("exec") if isinstance(user, dict) else None
+    return spec if isinstance(spec, dict) else None
+
+
 def self_contained(
     found: Kubeconfig,
     *,
@@ -265,7 +273,7 @@ def _inline_files(section: dict[str, Any], fields: dict[str, str], what: str) ->
 
 def _inline_token_file(user: dict[str, Any]) -> dict[str, Any]:
     path = user.pop("tokenFile", None)
-    if path not in (None, ""):
+    if path not in (None, "") and not user.get("token"):  # kubectl: token wins
         user["token"] = _read(str(path), "user", "tokenFile").decode().strip()
     return user
 

@@ -2,15 +2,19 @@
 
 Each check is a Check (name, status, detail). ``fail`` means k8smcp cannot do its main
 job (no kubectl, an unusable kubeconfig, an unreachable server); ``warn`` means a part
-of it is missing (helm not installed, a kubeconfig a server would refuse).
+of it is missing (helm not installed, a kubeconfig a server would refuse). The kubeconfig
+is judged as ``k8smcp call`` would send it (``credentials.self_contained``), without
+running its exec plugin.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from k8smcp import credentials
 from k8smcp.config import Settings
 from k8smcp.errors import K8sMcpError
 
@@ -33,7 +37,8 @@ async def check_tools(settings: Settings) -> list[Check]:
     checks = []
     for status in await Service(settings).catalog():
         if status.available and status.version:
-            checks.append(Check(status.tool, "ok", f"{status.version} at {status.path}"))
+            where = f"{status.path} (from {status.source})"
+            checks.append(Check(status.tool, "ok", f"{status.version} at {where}"))
         else:
             level: Status = "fail" if status.tool == "kubectl" else "warn"
             checks.append(Check(status.tool, level, status.detail or "not working"))
@@ -57,17 +62,59 @@ def check_kubeconfig(
             Check("kubeconfig", "warn", "none found (--kubeconfig, $KUBECONFIG, ~/.kube/config)")
         ]
     checks = [Check("kubeconfig", "ok", f"context {found.context!r}, server {found.server}")]
+    plugin = credentials.exec_spec(found)
+    if plugin is not None:
+        checks.append(_check_plugin(plugin))
+    try:  # what `k8smcp call` would send; the plugin is not run, only its place taken
+        sent = credentials.self_contained(found, cache=None, run_plugin=_stand_in)
+    except K8sMcpError as exc:
+        return [
+            *checks,
+            Check("server policy", "warn", f"k8smcp call cannot send it: {exc.message}"),
+        ]
     try:
-        policy_check(Policy.server(), found.data)
+        policy_check(Policy.server(), sent.data)
     except K8sMcpError as exc:
         checks.append(
             Check("server policy", "warn", f"a k8smcp server would refuse it: {exc.message}")
         )
-    else:
-        checks.append(
-            Check("server policy", "ok", "a k8smcp server at default settings accepts it")
-        )
+        return checks
+    detail = (
+        f"a k8smcp server at default settings accepts what k8smcp call sends "
+        f"(context {found.context!r} only, files inline"
+        + (", the plugin's credential in place of the plugin)" if plugin else ")")
+    )
+    try:
+        policy_check(Policy.server(), found.data)
+    except K8sMcpError as exc:
+        detail += f"; sent as it is (REST, MCP clients) it would be refused: {exc.message}"
+    checks.append(Check("server policy", "ok", detail))
     return checks
+
+
+def _check_plugin(spec: dict[str, Any]) -> Check:
+    command = str(spec.get("command") or "")
+    where = shutil.which(command) if command else None
+    if where is None:
+        hint = str(spec.get("installHint") or "").strip()
+        return Check(
+            "exec plugin",
+            "warn",
+            f"{command!r} is not installed here; k8smcp call and run need it"
+            + (f": {hint}" if hint else ""),
+        )
+    return Check(
+        "exec plugin",
+        "ok",
+        f"{command!r} ({where}) runs here for k8smcp call, which sends only the token or "
+        "certificate it returns; k8smcp run runs it through kubectl",
+    )
+
+
+def _stand_in(
+    spec: dict[str, Any], cluster: dict[str, Any] | None, interactive: bool
+) -> dict[str, Any]:
+    return {"token": "stand-in"}
 
 
 async def check_server(url: str, token: str | None) -> list[Check]:

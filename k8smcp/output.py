@@ -82,9 +82,11 @@ def print_tools(statuses: list[ToolStatus]) -> None:
     table.add_column("status")
     table.add_column("path")
     table.add_column("version")
+    table.add_column("chosen from")
     for s in statuses:
         status = "[green]found[/]" if s.available else "[red]missing[/]"
-        table.add_row(s.tool, status, s.path or "-", s.version or (s.detail or "-"))
+        row = (s.tool, status, s.path or "-", s.version or (s.detail or "-"), s.source or "-")
+        table.add_row(*row)
     Console().print(table)
 
 
