@@ -110,6 +110,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if key in st:
             value = st[key]["median_ms"]
             add(label, f"{_fmt(value)} ms (median of {st[key]['n']})", value < limit)
+    percall = parts.get("percall", {}).get("rows", {})
+    for prefix, limit in (("k8smcp run", 2.5), ("k8smcp call", 3.0)):
+        for name, row in percall.items():
+            if not name.startswith(prefix):
+                continue
+            r = row["ratio_median"]
+            add(
+                f"`{prefix}` median ≤ {limit}× raw kubectl (`get ns`, per-call part)",
+                f"{_fmt(r, 2)}× ({_fmt(row['median_ms'])} vs {_fmt(percall[BASE]['median_ms'])} ms)",
+                None if math.isnan(r) else r <= limit and row["errors"] == 0,
+                _mode_of(name),
+            )
     mem = parts.get("memory", {})
     if "idle_kb" in mem:
         add("idle RSS < 120 MB", f"{mem['idle_kb'] / 1024:.1f} MB", mem["idle_kb"] < 120 * 1024)
