@@ -22,11 +22,8 @@ Nothing here logs or prints a credential; errors name the field or plugin, not v
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -124,6 +121,8 @@ def mint(
     run_plugin: Callable[[dict[str, Any], dict[str, Any] | None, bool], dict[str, Any]],
 ) -> dict[str, Any]:
     """The ExecCredential status for ``spec``: from the cache while valid, else minted."""
+    import hashlib
+
     key = hashlib.sha256(
         json.dumps([spec, cluster], sort_keys=True, default=str).encode()
     ).hexdigest()[:40]
@@ -142,6 +141,9 @@ def run_exec_plugin(
     spec: dict[str, Any], cluster: dict[str, Any] | None, interactive: bool
 ) -> dict[str, Any]:
     """Run an exec plugin as kubectl does and return the ``status`` it printed."""
+    import shutil
+    import subprocess
+
     command = spec.get("command")
     name = os.path.basename(command) if isinstance(command, str) else "?"
     api_version = spec.get("apiVersion")
