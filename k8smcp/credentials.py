@@ -13,7 +13,8 @@ A server at server level reads no files and runs no plugins for a caller, so bef
   through ``KUBERNETES_EXEC_INFO``, ``env``), and the token or client certificate it
   returns replaces it. A credential with an ``expirationTimestamp`` is kept in a private
   cache directory (0700, files 0600) until shortly before it expires, so a script making
-  100 calls runs the plugin once.
+  100 calls runs the plugin once. The cache key is the plugin's definition, the cluster
+  it is told about and the variables that pick a cloud identity (``AWS_PROFILE`` ...).
 
 ``auth-provider`` entries are sent as they are (the server's policy decides about them).
 Nothing here logs or prints a credential; errors name the field or plugin, not values.
@@ -39,6 +40,22 @@ EXEC_TIMEOUT = 300.0  # seconds; an interactive login may take a while
 # has to start kubectl and reach the API server with it.
 EXPIRY_MARGIN = timedelta(seconds=10)
 _CLUSTER_EXTENSION = "client.authentication.k8s.io/exec"
+# Variables that choose whose credential a cloud plugin mints (AWS_PROFILE, a gcloud
+# configuration, an Azure tenant...): part of the cache key, so switching them mints anew.
+_IDENTITY_ENV = frozenset({"HOME", "USER", "KUBECONFIG"})
+_IDENTITY_PREFIXES = (
+    "AWS_",
+    "AZURE_",
+    "AAD_",
+    "ARM_",
+    "GOOGLE_",
+    "CLOUDSDK_",
+    "GCE_",
+    "KUBELOGIN_",
+    "OCI_",
+    "IBMCLOUD_",
+    "DIGITALOCEAN_",
+)
 _CLUSTER_FILES = {"certificate-authority": "certificate-authority-data"}
 _USER_FILES = {"client-certificate": "client-certificate-data", "client-key": "client-key-data"}
 
@@ -123,8 +140,13 @@ def mint(
     """The ExecCredential status for ``spec``: from the cache while valid, else minted."""
     import hashlib
 
+    identity = {
+        k: v
+        for k, v in os.environ.items()
+        if k in _IDENTITY_ENV or k.startswith(_IDENTITY_PREFIXES)
+    }
     key = hashlib.sha256(
-        json.dumps([spec, cluster], sort_keys=True, default=str).encode()
+        json.dumps([spec, cluster, identity], sort_keys=True, default=str).encode()
     ).hexdigest()[:40]
     path = cache / f"{key}.json" if cache is not None else None
     if path is not None:

@@ -219,6 +219,21 @@ def test_credentials_are_cached_privately_until_they_expire(tmp_path: Path) -> N
     assert json.loads(cached.read_text())["expirationTimestamp"] > "2026"
 
 
+def test_another_cloud_identity_in_the_environment_mints_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, cache = tmp_path / "runs", tmp_path / "cache"
+    found = parsed(config({"exec": plugin_exec(record, "--token", "t", "--expires-in", "3600")}))
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    credentials.self_contained(found, cache=cache)
+    credentials.self_contained(found, cache=cache)
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    credentials.self_contained(found, cache=cache)
+    monkeypatch.setenv("SOMETHING_ELSE", "x")  # not an identity: the cache still serves
+    credentials.self_contained(found, cache=cache)
+    assert len(runs(record)) == 2
+
+
 def test_nothing_is_cached_without_an_expiry_or_past_it(tmp_path: Path) -> None:
     record, cache = tmp_path / "runs", tmp_path / "cache"
     for args in (["--token", "t"], ["--token", "t", "--expires-in", "-60"]):
