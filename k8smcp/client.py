@@ -3,10 +3,10 @@
 The kubeconfig travels in the X-Kubeconfig header of the HTTP requests, never in the
 tool arguments, so it stays out of anything that logs or shows arguments.
 
-A call is one POST to the server's REST endpoint (``/tools/<tool>``, beside ``/mcp``)
-over the standard library's http.client. The MCP SDK costs ~0.6 s of imports and a
-session three round trips, httpx ~0.1 s of imports; a script calling 100 times pays
-that 100 times. The SDK (imported only then) serves ``--list``, ``doctor`` and a
+A call is one POST to the server's REST endpoint (``/tools/<tool>``, beside ``/mcp``):
+on a plain socket for http, through http.client for https. The MCP SDK costs ~0.6 s of
+imports and a session three round trips, httpx ~0.1 s of imports; a script calling 100
+times pays that 100 times. The SDK (imported only then) serves ``--list``, ``doctor`` and a
 ``--url`` that does not end in ``/mcp``; a proxy in the environment (``HTTPS_PROXY``
 ...) makes the call go through httpx, which honours it.
 """
@@ -24,10 +24,13 @@ from k8smcp.errors import (
     K8sMcpError,
     RemoteError,
     ServerUnreachableError,
+    UsageError,
     error_class_for_code,
 )
 
 if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
     from mcp import Client
 
     from k8smcp.service import ToolResult
@@ -181,21 +184,101 @@ def _refusal(url: str, tool: str, status: int, data: object) -> K8sMcpError:
 def _post(
     endpoint: str, body: bytes, headers: dict[str, str], read: float, url: str
 ) -> tuple[int, bytes]:
-    """POST with http.client: (status, body)."""
-    import http.client
+    """POST ``body`` and return (status, body), raising ServerUnreachableError on failure."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(endpoint)
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        import ssl
+    try:
+        if parts.scheme == "https":
+            return _post_tls(parts, body, headers, read)
+        return _post_plain(parts, body, headers, read)
+    except ConnectionRefusedError as exc:
+        raise ServerUnreachableError(
+            f"cannot reach the k8smcp server at {url}: connection refused"
+        ) from exc
+    except TimeoutError as exc:
+        raise ServerUnreachableError(f"the k8smcp server at {url} did not answer in time") from exc
+    except (OSError, ValueError) as exc:
+        raise ServerUnreachableError(f"cannot talk to the k8smcp server at {url}: {exc}") from exc
 
-        conn = http.client.HTTPSConnection(
-            parts.netloc, timeout=_CONNECT_TIMEOUT, context=ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.netloc, timeout=_CONNECT_TIMEOUT)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
+
+def _post_plain(
+    parts: SplitResult, body: bytes, headers: dict[str, str], read: float
+) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on a plain socket (``Connection: close``).
+
+    http.client would load ssl and email with it, ~20 ms of every call to a loopback
+    server; a request and a Content-Length or chunked answer need neither.
+    """
+    import socket
+
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    address = (parts.hostname or "127.0.0.1", parts.port or 80)
+    with socket.create_connection(address, timeout=_CONNECT_TIMEOUT) as sock:
+        sock.settimeout(read)
+        sock.sendall(request)
+        chunks = []
+        while data := sock.recv(1 << 16):
+            chunks.append(data)
+    return _parse_response(b"".join(chunks))
+
+
+def _parse_response(raw: bytes) -> tuple[int, bytes]:
+    """(status, body) of a whole HTTP/1.1 answer, read to the connection's end."""
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("the server closed the connection without an answer")
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    version, _, status_text = status_line.partition(" ")
+    if not version.startswith("HTTP/1."):
+        raise ValueError("the answer is not HTTP/1.x")
+    status = int(status_text.split(" ", 1)[0])
+    names = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (field.partition(":") for field in fields)
+    }
+    if "chunked" in names.get("transfer-encoding", "").lower():
+        return status, _dechunk(rest)
+    if "content-length" in names:
+        length = int(names["content-length"])
+        if len(rest) < length:
+            raise ValueError("the answer was cut short")
+        return status, rest[:length]
+    return status, rest
+
+
+def _dechunk(data: bytes) -> bytes:
+    out: list[bytes] = []
+    while True:
+        line, sep, data = data.partition(b"\r\n")
+        size = int(line.split(b";", 1)[0], 16) if sep else -1
+        if size < 0 or len(data) < size:
+            raise ValueError("the answer was cut short")
+        if size == 0:
+            return b"".join(out)
+        out.append(data[:size])
+        data = data[size + 2 :]
+
+
+def _post_tls(
+    parts: SplitResult, body: bytes, headers: dict[str, str], read: float
+) -> tuple[int, bytes]:
+    """The request over TLS through http.client (the system's trust store, SSL_CERT_FILE)."""
+    import http.client
+    import ssl
+
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn = http.client.HTTPSConnection(
+        parts.netloc, timeout=_CONNECT_TIMEOUT, context=ssl.create_default_context()
+    )
     try:
         conn.connect()
         if conn.sock is not None:
@@ -203,14 +286,8 @@ def _post(
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
-    except ConnectionRefusedError as exc:
-        raise ServerUnreachableError(
-            f"cannot reach the k8smcp server at {url}: connection refused"
-        ) from exc
-    except TimeoutError as exc:
-        raise ServerUnreachableError(f"the k8smcp server at {url} did not answer in time") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise ServerUnreachableError(f"cannot talk to the k8smcp server at {url}: {exc}") from exc
+    except http.client.HTTPException as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from exc
     finally:
         conn.close()
 
@@ -259,7 +336,9 @@ def _headers(kubeconfig: str | None, token: str | None) -> dict[str, str]:
     if kubeconfig:
         headers["X-Kubeconfig"] = "".join(kubeconfig.split())
     if token:
-        headers["Authorization"] = f"Bearer {token}"
+        if any(c in token for c in "\r\n\0"):
+            raise UsageError("the server's token must be one line (--token, K8SMCP_TOKEN)")
+        headers["Authorization"] = f"Bearer {token.strip()}"
     return headers
 
 
