@@ -19,6 +19,7 @@ from bench.clients import _subprocess
 from bench.context import Bench
 from bench.env import K8SMCP
 from bench.parts.latency import WARMUP, _named, _summary, rounds
+from bench.parts.startup import imports
 from bench.stats import percentile
 
 COMMAND = "get ns"
@@ -53,12 +54,15 @@ async def run(bench: Bench) -> dict[str, Any]:
     summary = _summary(await rounds(bench, drivers, COMMAND, calls, deadline))
     out: dict[str, Any] = {"command": COMMAND, "calls": calls, "rows": summary}
     out["call_server_ms"] = _server_ms(k8smcp_call.env, k8smcp_call.url)
-    out["call_imports"] = _imports(
-        [K8SMCP, "call", "--url", k8smcp_call.url, "kubectl", *COMMAND.split()], k8smcp_call.env
+    out["call_imports"] = imports(
+        [K8SMCP, "call", "--url", k8smcp_call.url, "kubectl", *COMMAND.split()],
+        k8smcp_call.env,
+        depth=1,
     )
-    out["run_imports"] = _imports(
+    out["run_imports"] = imports(
         [K8SMCP, "run", "--kubeconfig", str(bench.kubeconfig), "kubectl", *COMMAND.split()],
         k8smcp_run.env,
+        depth=1,
     )
     bench.note(
         "percall: "
@@ -83,24 +87,3 @@ def _server_ms(env: dict[str, str], url: str, runs: int = 10) -> float:
         )
         found.append(float(json.loads(done.stdout)["duration_ms"]))
     return round(percentile(found, 50), 1)
-
-
-def _imports(argv: list[str], env: dict[str, str]) -> list[tuple[str, int]]:
-    """The slowest top-level imports of one command (cumulative microseconds)."""
-    proc = subprocess.run(
-        argv,
-        env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    found: list[tuple[str, int]] = []
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _, _, rest = line.partition(":")
-        _self, cumulative, name = (part for part in rest.split("|"))
-        depth = (len(name) - len(name.lstrip()) - 1) // 2
-        if depth <= 1:
-            found.append(("  " * depth + name.strip(), int(cumulative)))
-    return sorted(found, key=lambda item: -item[1])[:12]
