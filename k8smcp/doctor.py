@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from k8smcp import credentials
+from k8smcp import kubeconfig as kc
 from k8smcp.config import Settings
 from k8smcp.errors import K8sMcpError
 
@@ -65,31 +66,32 @@ def check_kubeconfig(
     plugin = credentials.exec_spec(found)
     if plugin is not None:
         checks.append(_check_plugin(plugin))
-    try:  # what `k8smcp call` would send; the plugin is not run, only its place taken
-        sent = credentials.self_contained(found, cache=None, run_plugin=_stand_in)
-    except K8sMcpError as exc:
-        return [
-            *checks,
-            Check("server policy", "warn", f"k8smcp call cannot send it: {exc.message}"),
-        ]
-    try:
-        policy_check(Policy.server(), sent.data)
+    try:  # sent as it is, by an MCP client or over REST
+        policy_check(Policy.server(), found.data)
     except K8sMcpError as exc:
         checks.append(
             Check("server policy", "warn", f"a k8smcp server would refuse it: {exc.message}")
         )
-        return checks
-    detail = (
-        f"a k8smcp server at default settings accepts what k8smcp call sends "
-        f"(context {found.context!r} only, files inline"
-        + (", the plugin's credential in place of the plugin)" if plugin else ")")
-    )
+    else:
+        checks.append(
+            Check("server policy", "ok", "a k8smcp server at default settings accepts it")
+        )
+    return [*checks, _check_call(found, plugin is not None)]
+
+
+def _check_call(found: kc.Kubeconfig, has_plugin: bool) -> Check:
+    """What `k8smcp call` sends: the plugin is not run here, a stand-in takes its place."""
+    from k8smcp.policy import Policy
+    from k8smcp.policy import check_kubeconfig as policy_check
+
     try:
-        policy_check(Policy.server(), found.data)
+        sent = credentials.self_contained(found, cache=None, run_plugin=_stand_in)
+        policy_check(Policy.server(), sent.data)
     except K8sMcpError as exc:
-        detail += f"; sent as it is (REST, MCP clients) it would be refused: {exc.message}"
-    checks.append(Check("server policy", "ok", detail))
-    return checks
+        return Check("call", "warn", f"a k8smcp server would refuse what call sends: {exc.message}")
+    what = f"context {found.context!r} only, files inline"
+    what += ", the plugin's credential in place of the plugin" if has_plugin else ""
+    return Check("call", "ok", f"k8smcp call sends {what}: a server at default settings accepts it")
 
 
 def _check_plugin(spec: dict[str, Any]) -> Check:

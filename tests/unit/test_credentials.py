@@ -289,11 +289,14 @@ def test_doctor_judges_what_call_sends_without_running_the_plugin(tmp_path: Path
     by_name = {c.name: c for c in checks}
     assert by_name["exec plugin"].status == "ok"
     assert "runs here for k8smcp call" in by_name["exec plugin"].detail
-    policy = by_name["server policy"]
-    assert policy.status == "ok"
-    assert "accepts what k8smcp call sends (context 'prod' only" in policy.detail
-    assert "sent as it is (REST, MCP clients) it would be refused" in policy.detail
-    assert "kubeconfig-exec" in policy.detail
+    # sent as it is (REST, MCP clients): refused; as call sends it: accepted
+    assert by_name["server policy"].status == "warn"
+    assert "kubeconfig-exec" in by_name["server policy"].detail
+    assert by_name["call"].status == "ok"
+    assert by_name["call"].detail == (
+        "k8smcp call sends context 'prod' only, files inline, the plugin's credential in "
+        "place of the plugin: a server at default settings accepts it"
+    )
     assert not record.exists()
 
 
