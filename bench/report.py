@@ -379,6 +379,33 @@ def markdown(results: dict[str, Any]) -> str:
             for row in pr["top_self"]:
                 lines.append(f"| {row['self']:.1%} | `{row['function']}` | {row['where']} |")
     lines += _failed("profile", parts)
+
+    pc = parts.get("percall", {})
+    if pc.get("rows"):
+        lines += [
+            "",
+            f"## 8. `k8smcp run` and `k8smcp call` per call (`{pc['command']}`, cache on, {pc['calls']} shuffled rounds)",
+            "",
+            "| what | median ms | p95 ms | × raw kubectl | errors |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, row in pc["rows"].items():
+            lines.append(
+                f"| {name} | {_fmt(row['median_ms'])} | {_fmt(row['p95_ms'])} | {_fmt(row['ratio_median'], 2)} | {row['errors']}/{row['n']} |"
+            )
+        lines += [
+            "",
+            f"The server's own time for the command (`duration_ms` of `call --json`, median of 10): {_fmt(pc['call_server_ms'])} ms.",
+        ]
+        for key, label in (("call_imports", "call"), ("run_imports", "run")):
+            if pc.get(key):
+                lines += [
+                    "",
+                    f"Slowest imports of `k8smcp {label}` (`-X importtime`, cumulative):",
+                    "",
+                ]
+                lines += [f"- `{m}` {us / 1000:.0f} ms" for m, us in pc[key]]
+    lines += _failed("percall", parts)
     lines.append("")
     return "\n".join(lines)
 
