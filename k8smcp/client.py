@@ -147,7 +147,9 @@ async def _call_mcp(
 ) -> ToolResult:
     async with connect(url, kubeconfig=kubeconfig, token=token, timeout=timeout) as client:
         result = await client.call_tool(tool, arguments)
-    data = result.structured_content or {}
+    data = dict(result.structured_content or {})
+    if "stdout" not in data and result.content:  # servers that send stdout once, as text
+        data["stdout"] = getattr(result.content[0], "text", "")
     if "error" in data and "exit_code" not in data:
         raise error_class_for_code(str(data["error"]))(str(data.get("detail", "")))
     if "exit_code" not in data:
