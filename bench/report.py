@@ -110,6 +110,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if key in st:
             value = st[key]["median_ms"]
             add(label, f"{_fmt(value)} ms (median of {st[key]['n']})", value < limit)
+    percall = parts.get("percall", {}).get("rows", {})
+    for prefix, limit in (("k8smcp run", 2.5), ("k8smcp call", 3.0)):
+        for name, row in percall.items():
+            if not name.startswith(prefix):
+                continue
+            r = row["ratio_median"]
+            add(
+                f"`{prefix}` median ≤ {limit}× raw kubectl (`get ns`, per-call part)",
+                f"{_fmt(r, 2)}× ({_fmt(row['median_ms'])} vs {_fmt(percall[BASE]['median_ms'])} ms)",
+                None if math.isnan(r) else r <= limit and row["errors"] == 0,
+                _mode_of(name),
+            )
     mem = parts.get("memory", {})
     if "idle_kb" in mem:
         add("idle RSS < 120 MB", f"{mem['idle_kb'] / 1024:.1f} MB", mem["idle_kb"] < 120 * 1024)
@@ -367,6 +379,33 @@ def markdown(results: dict[str, Any]) -> str:
             for row in pr["top_self"]:
                 lines.append(f"| {row['self']:.1%} | `{row['function']}` | {row['where']} |")
     lines += _failed("profile", parts)
+
+    pc = parts.get("percall", {})
+    if pc.get("rows"):
+        lines += [
+            "",
+            f"## 8. `k8smcp run` and `k8smcp call` per call (`{pc['command']}`, cache on, {pc['calls']} shuffled rounds)",
+            "",
+            "| what | median ms | p95 ms | × raw kubectl | errors |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, row in pc["rows"].items():
+            lines.append(
+                f"| {name} | {_fmt(row['median_ms'])} | {_fmt(row['p95_ms'])} | {_fmt(row['ratio_median'], 2)} | {row['errors']}/{row['n']} |"
+            )
+        lines += [
+            "",
+            f"The server's own time for the command (`duration_ms` of `call --json`, median of 10): {_fmt(pc['call_server_ms'])} ms.",
+        ]
+        for key, label in (("call_imports", "call"), ("run_imports", "run")):
+            if pc.get(key):
+                lines += [
+                    "",
+                    f"Slowest imports of `k8smcp {label}` (`-X importtime`, cumulative):",
+                    "",
+                ]
+                lines += [f"- `{m}` {us / 1000:.0f} ms" for m, us in pc[key]]
+    lines += _failed("percall", parts)
     lines.append("")
     return "\n".join(lines)
 

@@ -2,15 +2,20 @@
 
 Each check is a Check (name, status, detail). ``fail`` means k8smcp cannot do its main
 job (no kubectl, an unusable kubeconfig, an unreachable server); ``warn`` means a part
-of it is missing (helm not installed, a kubeconfig a server would refuse).
+of it is missing (helm not installed, a kubeconfig a server would refuse). The kubeconfig
+is judged as ``k8smcp call`` would send it (``credentials.self_contained``), without
+running its exec plugin.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from k8smcp import credentials
+from k8smcp import kubeconfig as kc
 from k8smcp.config import Settings
 from k8smcp.errors import K8sMcpError
 
@@ -33,7 +38,8 @@ async def check_tools(settings: Settings) -> list[Check]:
     checks = []
     for status in await Service(settings).catalog():
         if status.available and status.version:
-            checks.append(Check(status.tool, "ok", f"{status.version} at {status.path}"))
+            where = f"{status.path} (from {status.source})"
+            checks.append(Check(status.tool, "ok", f"{status.version} at {where}"))
         else:
             level: Status = "fail" if status.tool == "kubectl" else "warn"
             checks.append(Check(status.tool, level, status.detail or "not working"))
@@ -57,7 +63,10 @@ def check_kubeconfig(
             Check("kubeconfig", "warn", "none found (--kubeconfig, $KUBECONFIG, ~/.kube/config)")
         ]
     checks = [Check("kubeconfig", "ok", f"context {found.context!r}, server {found.server}")]
-    try:
+    plugin = credentials.exec_spec(found)
+    if plugin is not None:
+        checks.append(_check_plugin(plugin))
+    try:  # sent as it is, by an MCP client or over REST
         policy_check(Policy.server(), found.data)
     except K8sMcpError as exc:
         checks.append(
@@ -67,7 +76,47 @@ def check_kubeconfig(
         checks.append(
             Check("server policy", "ok", "a k8smcp server at default settings accepts it")
         )
-    return checks
+    return [*checks, _check_call(found, plugin is not None)]
+
+
+def _check_call(found: kc.Kubeconfig, has_plugin: bool) -> Check:
+    """What `k8smcp call` sends: the plugin is not run here, a stand-in takes its place."""
+    from k8smcp.policy import Policy
+    from k8smcp.policy import check_kubeconfig as policy_check
+
+    try:
+        sent = credentials.self_contained(found, cache=None, run_plugin=_stand_in)
+        policy_check(Policy.server(), sent.data)
+    except K8sMcpError as exc:
+        return Check("call", "warn", f"a k8smcp server would refuse what call sends: {exc.message}")
+    what = f"context {found.context!r} only, files inline"
+    what += ", the plugin's credential in place of the plugin" if has_plugin else ""
+    return Check("call", "ok", f"k8smcp call sends {what}: a server at default settings accepts it")
+
+
+def _check_plugin(spec: dict[str, Any]) -> Check:
+    command = str(spec.get("command") or "")
+    where = shutil.which(command) if command else None
+    if where is None:
+        hint = str(spec.get("installHint") or "").strip()
+        return Check(
+            "exec plugin",
+            "warn",
+            f"{command!r} is not installed here; k8smcp call and run need it"
+            + (f": {hint}" if hint else ""),
+        )
+    return Check(
+        "exec plugin",
+        "ok",
+        f"{command!r} ({where}) runs here for k8smcp call, which sends only the token or "
+        "certificate it returns; k8smcp run runs it through kubectl",
+    )
+
+
+def _stand_in(
+    spec: dict[str, Any], cluster: dict[str, Any] | None, interactive: bool
+) -> dict[str, Any]:
+    return {"token": "stand-in"}
 
 
 async def check_server(url: str, token: str | None) -> list[Check]:

@@ -1,4 +1,8 @@
-"""Rendering for terminals and scripts: results, tool tables, errors."""
+"""Rendering for terminals and scripts: results, tool tables, errors.
+
+rich is imported by the functions that draw with it: printing a result or JSON (every
+`run` and `call` in a script) does not load it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     from k8smcp.doctor import Check
@@ -27,6 +28,8 @@ def waiting(message: str) -> Iterator[None]:
 
     Scripts and pipes see nothing: the spinner never starts when stderr is not a terminal.
     """
+    from rich.console import Console
+
     console = Console(stderr=True)
     if not console.is_terminal:
         yield
@@ -63,25 +66,35 @@ def print_error(exc: K8sMcpError, *, as_json: bool = False) -> None:
 
         print_json(error_body(exc))
         return
+    from rich.console import Console
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(f"[bold red]{type(exc).__name__}:[/] {exc.message}", markup=True)
 
 
 def print_tools(statuses: list[ToolStatus]) -> None:
     """A table of the catalog: tool, found or missing, path, version."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="k8smcp tools")
     table.add_column("tool", style="bold")
     table.add_column("status")
     table.add_column("path")
     table.add_column("version")
+    table.add_column("chosen from")
     for s in statuses:
         status = "[green]found[/]" if s.available else "[red]missing[/]"
-        table.add_row(s.tool, status, s.path or "-", s.version or (s.detail or "-"))
+        row = (s.tool, status, s.path or "-", s.version or (s.detail or "-"), s.source or "-")
+        table.add_row(*row)
     Console().print(table)
 
 
 def print_remote_tools(tools: list[dict[str, str]]) -> None:
     """The tools a server offers."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="server tools")
     table.add_column("name", style="bold")
     table.add_column("description")
@@ -95,6 +108,9 @@ _MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[bold red]FA
 
 def print_checks(checks: list[Check]) -> None:
     """The doctor's findings, one row a check."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="k8smcp doctor")
     table.add_column("check", style="bold")
     table.add_column("status")

@@ -94,6 +94,7 @@ class ToolStatus:
     path: str | None
     version: str | None
     detail: str | None = None
+    source: str | None = None  # why this binary: K8SMCP_<TOOL>_BIN, beside k8smcp, PATH
 
 
 class Observer(Protocol):
@@ -213,11 +214,12 @@ class Service:
     async def tool_status(self, spec: ToolSpec) -> ToolStatus:
         """Find the tool's binary and ask it for its version."""
         try:
-            binary = spec.resolve_binary(self.settings.binaries)
+            found = spec.find_binary(self.settings.binaries)
         except BinaryNotFoundError as exc:
             return ToolStatus(
                 spec.name, available=False, path=None, version=None, detail=exc.message
             )
+        binary = found.path
         completed = await self.executor.execute(
             Invocation(
                 argv=[binary, *spec.version_args],
@@ -234,9 +236,14 @@ class Service:
                 path=binary,
                 version=None,
                 detail=detail[-1] if detail else f"exit code {completed.exit_code}",
+                source=found.source,
             )
         return ToolStatus(
-            spec.name, available=True, path=binary, version=_version(completed.stdout)
+            spec.name,
+            available=True,
+            path=binary,
+            version=_version(completed.stdout),
+            source=found.source,
         )
 
     async def catalog(self) -> list[ToolStatus]:

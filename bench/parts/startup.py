@@ -31,10 +31,10 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
-def _imports(env: dict[str, str]) -> list[tuple[str, int]]:
-    """The slowest top-level imports of `k8smcp --help` (cumulative microseconds)."""
+def imports(argv: list[str], env: dict[str, str], depth: int = 2) -> list[tuple[str, int]]:
+    """The slowest imports of a command down to ``depth`` (cumulative microseconds)."""
     proc = subprocess.run(
-        [K8SMCP, "--help"],
+        argv,
         env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
         capture_output=True,
         text=True,
@@ -46,9 +46,9 @@ def _imports(env: dict[str, str]) -> list[tuple[str, int]]:
             continue
         _, _, rest = line.partition(":")
         _self, cumulative, name = (part for part in rest.split("|"))
-        depth = (len(name) - len(name.lstrip()) - 1) // 2
-        if depth <= 2:  # the top level and two levels below it
-            found.append(("  " * depth + name.strip(), int(cumulative)))
+        level = (len(name) - len(name.lstrip()) - 1) // 2
+        if level <= depth:  # the top level and the levels below it
+            found.append(("  " * level + name.strip(), int(cumulative)))
     return sorted(found, key=lambda item: -item[1])[:12]
 
 
@@ -84,7 +84,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         ready.append(server.ready_s * 1000)
         server.stop()
     out["serve_ready"] = _summary(ready)
-    out["imports"] = _imports(env)
+    out["imports"] = imports([K8SMCP, "--help"], env)
     bench.note(
         "startup: "
         + ", ".join(f"{k} {v['median_ms']} ms" for k, v in out.items() if isinstance(v, dict))

@@ -1,11 +1,21 @@
 """``k8smcp call``: run a tool on a running k8smcp server, sending the local kubeconfig."""
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 
-from k8smcp import config
-from k8smcp.cli.base import PASSTHROUGH, JsonOut, app, finish, guard, read_stdin, run_async
+from k8smcp import config, speedups
+from k8smcp.cli.base import (
+    PASSTHROUGH,
+    JsonOut,
+    app,
+    finish,
+    guard,
+    read_stdin,
+    run_async,
+    wants_stdin,
+)
 from k8smcp.cli.options import KUBECONFIG_OPTIONS, with_options
 from k8smcp.config import Options
 
@@ -39,7 +49,9 @@ def call(
     """Run a tool on a running k8smcp server, sending the local kubeconfig with it.
 
     The kubeconfig (as `run` finds it) travels in the X-Kubeconfig header, never in the
-    tool's arguments. Exits with the remote command's exit code.
+    tool's arguments, made self-contained here: the chosen context only, files inlined,
+    exec plugins run here and replaced by their credential. Exits with the remote
+    command's exit code.
 
     Example: k8smcp call --url http://127.0.0.1:9096/mcp kubectl get pods -n web
     """
@@ -63,30 +75,47 @@ def call(
         raise typer.Exit(2)
     tool_args = list(args or [])
 
-    def local_b64() -> str | None:
+    def self_contained() -> str | None:
+        """The local kubeconfig, reduced to the chosen context and resolved here."""
         import base64
+        from pathlib import Path
 
-        if options.kubeconfig_b64:
-            return options.kubeconfig_b64
-        found = config.find_local_kubeconfig(path=options.kubeconfig)
-        return base64.b64encode(found.render()).decode() if found else None
+        from k8smcp import credentials
 
-    sent = guard(local_b64, as_json=json_out)
-    stdin = read_stdin(tool_args)
-    from k8smcp.output import waiting
-
-    with waiting(f"{tool} {' '.join(tool_args[:3])} on {url} ..."):
-        result = run_async(
-            lambda: client.call(
-                url,
-                tool,
-                tool_args,
-                kubeconfig=sent,
-                token=token,
-                timeout=timeout,
-                context=options.context,
-                stdin=stdin,
-            ),
-            as_json=json_out,
+        found = config.find_local_kubeconfig(
+            b64=options.kubeconfig_b64, path=options.kubeconfig, context=options.context
         )
+        if found is None:
+            return None
+        cache = credentials.cache_dir(Path.home(), config.environ("XDG_CACHE_HOME"))
+        interactive = not wants_stdin(tool_args) and sys.stdin.isatty()
+        resolved = credentials.self_contained(found, cache=cache, interactive=interactive)
+        return base64.b64encode(resolved.render()).decode()
+
+    sent = guard(self_contained, as_json=json_out)
+    stdin = read_stdin(tool_args)
+
+    def send() -> Any:
+        import os
+
+        return client.call(
+            url,
+            tool,
+            tool_args,
+            kubeconfig=sent,
+            token=token,
+            timeout=timeout,
+            context=options.context,
+            stdin=stdin,
+            proxied=client.proxied(os.environ),
+        )
+
+    speedups.work_begins()
+    if sys.stderr.isatty():  # the spinner's rich console loads only for terminals
+        from k8smcp.output import waiting
+
+        with waiting(f"{tool} {' '.join(tool_args[:3])} on {url} ..."):
+            result = guard(send, as_json=json_out)
+    else:
+        result = guard(send, as_json=json_out)
     finish(result, json_out)

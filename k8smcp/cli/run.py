@@ -1,5 +1,6 @@
 """``k8smcp run``: one tool, here, with the local kubeconfig."""
 
+import sys
 from typing import Annotated
 
 import typer
@@ -51,8 +52,11 @@ def run(
         client="cli",
         entry="cli",
     )
-    from k8smcp.output import waiting
+    if sys.stderr.isatty():  # the spinner's rich console loads only for terminals
+        from k8smcp.output import waiting
 
-    with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
+        with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
+            result = run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
+    else:
         result = run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
     finish(result, json_out)

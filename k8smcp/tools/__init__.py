@@ -7,12 +7,11 @@ per-call home.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from k8smcp import binaries
 from k8smcp.errors import BinaryNotFoundError, UnknownToolError
 
 
@@ -40,20 +39,28 @@ class ToolSpec:
         return f"K8SMCP_{self.name.upper()}_BIN"
 
     def resolve_binary(self, overrides: Mapping[str, str]) -> str:
-        """The absolute path of the binary, from an override or PATH.
+        """The absolute path of the binary: an override, beside k8smcp, or on PATH.
 
         Raises:
             BinaryNotFoundError: naming the tool and how to install it.
         """
-        wanted = overrides.get(self.name) or self.name
-        found = shutil.which(wanted)
+        return self.find_binary(overrides).path
+
+    def find_binary(self, overrides: Mapping[str, str]) -> binaries.Found:
+        """The binary and why it was chosen (``k8smcp.binaries.find``).
+
+        Raises:
+            BinaryNotFoundError: naming the tool and how to install it.
+        """
+        wanted = overrides.get(self.name)
+        found = binaries.find(self.name, wanted, self.bin_env)
         if found is None:
-            where = f"{wanted!r} (from {self.bin_env})" if self.name in overrides else "PATH"
+            where = f"{wanted!r} (from {self.bin_env})" if wanted else "PATH"
             raise BinaryNotFoundError(
                 f"{self.name} is not installed: not found on {where}. {self.install_hint}",
                 tool=self.name,
             )
-        return os.path.abspath(found)  # the child runs in its private directory
+        return found
 
 
 def _load() -> dict[str, ToolSpec]:
