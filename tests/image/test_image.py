@@ -84,7 +84,7 @@ def test_runs_as_uid_10001(image: str) -> None:
         "import os; print(os.getuid(), os.getgid(), os.getgroups())",
         options=(*READ_ONLY, "--entrypoint", "python"),
     )
-    assert done.stdout.split(maxsplit=2) == ["10001", "10001", "[10001]"], done.stderr
+    assert done.stdout.split() == ["10001", "10001", "[10001]"], done.stderr
 
 
 WRITE_PROBE = textwrap.dedent(
