@@ -30,18 +30,12 @@ from tests.image.conftest import Container, podman, run_once
 from tests.integration.conftest import unavailable
 from tests.integration.entrypoints import McpEntry, RestEntry, http_client
 from tests.testbed import Testbed
+from tests.unit.test_dockerfile import read_versions
 
 ROOT = Path(__file__).resolve().parents[2]
 # README's line: docker run --read-only --tmpfs /tmp -p 9096:9096 -e K8SMCP_AUTH_TOKEN=...
 READ_ONLY = ("--read-only", "--tmpfs", "/tmp")
-PINS = {
-    key: value
-    for key, _, value in (
-        line.partition("=")
-        for line in (ROOT / "tests" / "testbed" / "versions").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
-}
+PINS = read_versions()  # tests/testbed/versions, which the Dockerfile's pins equal
 AUTH = {"Authorization": f"Bearer {SECRET_TOKEN}"}
 
 
