@@ -106,18 +106,32 @@ never sees stdin, so content sent there (an IstioOperator naming
 
 from __future__ import annotations
 
-from k8smcp.policy.address import check_url
+from k8smcp.policy.address import Lookups, check_url, listens_beyond_loopback, resolve_names
 from k8smcp.policy.base import RULES, Policy, Resolver, system_resolver
-from k8smcp.policy.command import check_command, is_read_only
+from k8smcp.policy.command import (
+    check_command,
+    check_secret_output,
+    is_read_only,
+    secret_output_allowed,
+)
+from k8smcp.policy.hooks import Command, Context, parse_command
 from k8smcp.policy.kubeconfig import check_kubeconfig
 
 __all__ = [
     "RULES",
+    "Command",
+    "Context",
+    "Lookups",
     "Policy",
     "Resolver",
     "check_command",
     "check_kubeconfig",
+    "check_secret_output",
     "check_url",
     "is_read_only",
+    "listens_beyond_loopback",
+    "parse_command",
+    "resolve_names",
+    "secret_output_allowed",
     "system_resolver",
 ]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from k8smcp.errors import PolicyDeniedError
 from k8smcp.policy import Policy, check_command, check_url
-from k8smcp.policy.tools import GRAMMARS, TOOL_RULES
+from k8smcp.tools import TOOLS
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 POLICY = Policy.server(resolver=lambda host: ["203.0.113.7"])
@@ -98,12 +98,12 @@ CORE = {"argocd": ["--core"]}
 
 
 def _denied_flags(tool: str) -> list[str]:
-    rules = TOOL_RULES[tool]
+    rules = TOOLS[tool].rules
     return sorted(rules.target | rules.impersonation | rules.binary)
 
 
 def _shorts_for(tool: str, name: str) -> list[str]:
-    grammar = GRAMMARS[tool]
+    grammar = TOOLS[tool].grammar
     return sorted(
         {k for k, v in grammar.global_shorts.items() if v == name}
         | {k for k, v in grammar.local_shorts.items() if v == name}
@@ -118,7 +118,7 @@ value_text = st.text(alphabet=st.sampled_from("abcxyz019:/._=@-"), min_size=1, m
 @st.composite
 def spelled_denied_flag(draw, tool: str) -> list[str]:
     """One denied flag of ``tool`` in one of its spellings, as argument tokens."""
-    grammar = GRAMMARS[tool]
+    grammar = TOOLS[tool].grammar
     name = draw(st.sampled_from(_denied_flags(tool)))
     value = draw(value_text)
     takes_value = grammar.takes_value(name)
@@ -183,7 +183,7 @@ def test_a_denied_flag_never_passes(tool, data):
 @given(data=st.data())
 def test_a_denied_flag_in_arbitrary_token_soup_never_passes(tool, data):
     """Random tokens (flags of every kind, words, `-`), then a denied flag somewhere."""
-    grammar = GRAMMARS[tool]
+    grammar = TOOLS[tool].grammar
     known = sorted(
         grammar.global_value | grammar.global_bool | grammar.local_value | grammar.local_bool
     )
