@@ -37,6 +37,7 @@ def check_command(
     tool: str | ToolSpec | Command,
     args: list[str] | None = None,
     *,
+    stdin: str | None = None,
     lookups: Lookups | None = None,
 ) -> None:
     """Refuse a command (the arguments after the tool's name) if the policy forbids it.
@@ -46,6 +47,7 @@ def check_command(
         tool: the tool's name or spec with ``args``, or a ``Command`` parsed once by
             ``parse_command`` (then ``args`` is not given).
         args: the arguments after the tool's name (split).
+        stdin: what the call sends on stdin (``-f -`` manifests), if known.
         lookups: where to leave the address checks that need DNS (the caller resolves
             the names and calls ``lookups.finish``); None resolves them here with
             ``policy.resolver``, which may block.
@@ -53,7 +55,7 @@ def check_command(
     Raises:
         PolicyDeniedError: naming the flag or command and the rule, never a value.
     """
-    command = _command(tool, args)
+    command = _command(tool, args, stdin)
     ctx = Context(policy, command, lookups if lookups is not None else Lookups())
     _check(ctx)
     if lookups is None:

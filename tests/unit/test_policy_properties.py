@@ -20,7 +20,10 @@ from k8smcp.policy import Policy, check_command, check_url
 from k8smcp.tools import TOOLS
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-POLICY = Policy.server(resolver=lambda host: ["203.0.113.7"])
+# The benign pieces include output that redaction cannot read (`-ojsonpath` with `-f -`,
+# helm --debug): the rules of redaction mode have their own properties below.
+POLICY = Policy.server(resolver=lambda host: ["203.0.113.7"], redact_secrets=False)
+REDACTING = Policy.server(resolver=lambda host: ["203.0.113.7"])
 
 # Benign pieces per tool: (global flags valid before the command, commands, flags after)
 BENIGN: dict[str, tuple[list[list[str]], list[list[str]], list[list[str]]]] = {
