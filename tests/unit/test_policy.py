@@ -26,8 +26,8 @@ from k8smcp.policy import (
     check_url,
     is_read_only,
 )
-from k8smcp.tools import TOOLS
 from k8smcp.policy.tools.kubectl import GRAMMAR as KUBECTL
+from k8smcp.tools import TOOLS
 
 ADDRESSES = {
     "api.example.com": ["203.0.113.10"],
