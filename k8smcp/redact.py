@@ -27,7 +27,7 @@ _LITERAL_FLAGS = frozenset({"--from-literal"})
 # keys that name a credential: DB_PASSWORD, db.password, apiKey, AWS_SECRET_ACCESS_KEY,
 # GITHUB_TOKEN, PGPASS, MYSQL_PWD, private-key, credentials, auth
 _SECRET_KEY = re.compile(
-    r"token|passw|passwd|(^|[^a-z])pass($|[^a-z])|pwd|secret|credential|api-?_?key|"
+    r"token|passw|passwd|pass($|[^a-z])|passphrase|pwd|secret|credential|api-?_?key|"
     r"private-?_?key|access-?_?key|(^|[^a-z])auth|session|cookie",
     re.I,
 )

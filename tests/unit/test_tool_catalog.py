@@ -6,6 +6,7 @@ plugin registered by one entry point is a tool like the others.
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -275,7 +276,7 @@ def test_a_plugin_is_a_tool_like_the_others(fifth):
         assert denied.value.extra["rule"] == rule, command
     check_command(Policy.local(), "fifth", ["get", "everything"])  # a server-level hook
     check_command(Policy.server(read_only=True), "fifth", ["g", "things"])  # alias, read-only
-    secret = '{"kind": "Secret", "data": {"password": "%s"}}' % SECRET_VALUE
+    secret = json.dumps({"kind": "Secret", "data": {"password": SECRET_VALUE}})
     command = parse_command(fifth, ["get", "secret"])
     assert SECRET_VALUE not in redact_output(command, secret)
     assert redact_output(command, "{cut") == WITHHELD
