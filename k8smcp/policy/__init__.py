@@ -118,10 +118,10 @@ allowed (it runs in the pod) but not in read-only mode; argocd ``--core`` runs a
 short-lived API server on loopback for the call's duration.
 
 Known limits: loopback is allowed while ``serve`` listens on loopback only (the test
-clusters listen there), so such a server's local callers can reach its host's
-loopback services. DNS rebinding and HTTP redirects happen after the check (see ``address``). The policy
-never sees stdin, so content sent there (an IstioOperator naming
-``spec.installPackagePath``) is not checked.
+clusters listen there), so such a server's local callers can reach its host's loopback
+services. DNS rebinding and HTTP redirects happen after the check (see ``address``).
+The policy never sees stdin except for the Secret check of ``-f -`` manifests, so
+content sent there (an IstioOperator naming ``spec.installPackagePath``) is not checked.
 """
 
 from __future__ import annotations
