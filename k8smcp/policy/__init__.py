@@ -49,7 +49,7 @@ Rule ids (``RULES``):
   server level; ``denied_servers`` always; a non-empty ``allowed_servers`` admits only
   hostnames it lists (``*.example.com`` works) or addresses in its CIDRs. Names are
   resolved and every address checked (IPv4 inside IPv6 too). Loopback is refused with
-  ``allow_loopback=False`` (``serve`` beyond loopback: ``listens_beyond_loopback``);
+  ``allow_loopback=False`` (what ``serve`` sets when it listens beyond loopback);
   private ranges pass (see ``policy/address.py`` for why). A cluster without a
   ``server``, or a context naming no cluster, is refused at server level: the CLI
   would fall back to ``http://localhost:8080``.
@@ -126,7 +126,7 @@ content sent there (an IstioOperator naming ``spec.installPackagePath``) is not 
 
 from __future__ import annotations
 
-from k8smcp.policy.address import Lookups, check_url, listens_beyond_loopback, resolve_names
+from k8smcp.policy.address import Lookups, check_url, resolve_names
 from k8smcp.policy.base import RULES, Policy, Resolver, system_resolver
 from k8smcp.policy.command import (
     check_command,
@@ -149,7 +149,6 @@ __all__ = [
     "check_secret_output",
     "check_url",
     "is_read_only",
-    "listens_beyond_loopback",
     "parse_command",
     "resolve_names",
     "secret_output_allowed",

@@ -8,8 +8,8 @@ Server level refuses by default: cloud metadata hosts and addresses, link-local
 addresses, and the unspecified address. Both levels apply the operator's lists:
 ``denied_servers`` always refuses; a non-empty ``allowed_servers`` admits only hosts it
 names or whose every address lies in one of its CIDRs. Loopback is refused when
-``allow_loopback`` is off, which ``serve`` does when it listens beyond loopback
-(``listens_beyond_loopback``); on loopback only the host's own users can call, and the
+``allow_loopback`` is off, which ``serve`` does when it listens beyond loopback; on
+loopback only the host's own users can call, and the
 clusters they test with often listen there. Private ranges (10/8, 172.16/12,
 192.168/16, fc00::/7) pass by default: that is where API servers usually live (a VPC,
 a pod network), so refusing them would refuse the main use; an operator names the
@@ -159,19 +159,6 @@ def resolve_names(resolver: Resolver, names: Iterable[str]) -> dict[str, list[st
         except (OSError, UnicodeError, ValueError):
             found[name] = []
     return found
-
-
-def listens_beyond_loopback(host: str) -> bool:
-    """True when a server bound to ``host`` is reachable from other machines.
-
-    >>> listens_beyond_loopback("127.0.0.1"), listens_beyond_loopback("0.0.0.0")
-    (False, True)
-    """
-    name = host.strip().strip("[]").lower().rstrip(".")
-    if name == "localhost":
-        return False
-    address = _ip(name)
-    return address is None or not address.is_loopback
 
 
 def check_url(

@@ -56,7 +56,8 @@ def system_resolver(host: str) -> list[str]:
 class Policy:
     """What callers may do. Build with ``Policy.local()`` or ``Policy.server()``.
 
-    The field defaults are the server level's: a bare ``Policy()`` is the safe one.
+    The field defaults are the server level's: a bare ``Policy()`` is the safe one,
+    except that loopback passes until ``serve`` learns it listens beyond loopback.
     """
 
     level: Level = "server"
@@ -73,8 +74,8 @@ class Policy:
     allow_local_files: bool = False
     allow_urls: bool = True
     # loopback addresses pass the address policy: the CLI's own machine. Turn it off when
-    # the server listens beyond loopback (``listens_beyond_loopback``): a caller must not
-    # reach the services of the server's own host or pod.
+    # the server listens beyond loopback: a caller must not reach the services of the
+    # server's own host or pod.
     allow_loopback: bool = True
     # Secret values are redacted from output, so commands that print them where the
     # redaction cannot find them (rule ``secret-output``) or print response bodies in

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 from typing import Any
@@ -199,3 +200,35 @@ def test_the_audit_line_keeps_no_secret_looking_value_and_no_server_means_refusa
     assert [a["outcome"] for a in audit] == ["failed", "denied"]
     assert "DB_PASSWORD=<redacted>" in audit[0]["args"] and "LOG_LEVEL=debug" in audit[0]["args"]
     assert not [v for v in values if v in log]
+
+
+# --- class 7: loopback when serving beyond loopback ----------------------------------
+
+
+def test_loopback_is_refused_when_serve_listens_beyond_loopback(tmp_path: Any):
+    canary = socket.socket()
+    canary.bind(("127.0.0.1", 0))
+    canary.listen()
+    canary.settimeout(0.5)
+    port = canary.getsockname()[1]
+    env = k8smcp_env(tmp_path, K8SMCP_AUTH_TOKEN="t0ken")
+    server = Server("--host", "0.0.0.0", env=env, log=tmp_path / "serve.log")
+    try:
+        auth = {"Authorization": "Bearer t0ken"}
+        for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "localhost", "127.9.9.9"):
+            response = server.post(
+                "kubectl",
+                {"command": "get ns"},
+                headers={**auth, **kubeconfig_header_for(f"https://{host}:{port}")},
+            )
+            assert response.status_code == 403, response.text
+            assert response.json()["rule"] == "address" and "loopback" in response.json()["detail"]
+        with pytest.raises(TimeoutError):
+            canary.accept()  # nothing connected
+    finally:
+        server.stop()
+        canary.close()
+
+
+def kubeconfig_header_for(server: str) -> dict[str, str]:
+    return {"X-Kubeconfig": b64(make_kubeconfig(server))}
