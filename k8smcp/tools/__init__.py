@@ -16,6 +16,8 @@ package (``k8smcp --help``) does not import the grammars.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 
 from k8smcp.errors import UnknownToolError
@@ -95,9 +97,34 @@ def __getattr__(name: str) -> dict[str, ToolSpec]:
 
 def _plugins() -> dict[str, str]:
     """Entry point name -> its value (``module:attribute``), not loaded."""
+    if not _group_declared():
+        return {}
     from importlib.metadata import entry_points
 
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def _group_declared() -> bool:
+    """Whether any distribution on sys.path declares the group.
+
+    A cheap look first: importing importlib.metadata alone costs ``k8smcp --help``
+    10-30 ms, which no one should pay for plugins they do not have.
+    """
+    header = f"[{GROUP}]"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(entry, name, "entry_points.txt")) as file:
+                        if header in file.read():
+                            return True
+                except OSError:
+                    continue
+    return False
 
 
 def _load() -> dict[str, ToolSpec]:
