@@ -225,12 +225,12 @@ def with_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., N
     """Give a command the ``Options`` fields ``names``, received as ``options: Options``."""
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        from k8smcp.tools import TOOLS
+        from k8smcp.tools import tool_names  # names only: no spec, grammar or policy loaded
 
         hints = typing.get_type_hints(Options)
         defaults = {f.name: f.default for f in dataclasses.fields(Options)}
         fields = [name for name in names if name != "binaries"]
-        tools = list(TOOLS) if "binaries" in names else []
+        tools = list(tool_names()) if "binaries" in names else []
         added = [
             inspect.Parameter(
                 name,
