@@ -254,8 +254,8 @@ class Service:
         """The call's command, split, parsed once and through the policy.
 
         A long command is split and checked in a worker thread (linear, but a 64 KiB
-        command is tens of milliseconds of CPU); the names the policy needs resolved
-        are resolved there too, so neither stalls other calls.
+        command is tens of milliseconds of CPU), and the names the policy needs resolved
+        are resolved in one too (``_resolve``), so neither stalls other calls.
         """
         lookups = Lookups()
 
