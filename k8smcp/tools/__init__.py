@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 
 from k8smcp.errors import UnknownToolError
-from k8smcp.tools.spec import ToolSpec
+from k8smcp.tools.spec import ToolSpec, bin_env
 
 __all__ = ["BUILTIN", "GROUP", "BinOption", "ToolSpec", "bin_options", "catalog", "find_tool"]
 __all__ += ["get_tool", "tool_names"]
@@ -55,8 +55,8 @@ def bin_options() -> list[BinOption]:
             tool=name,
             flag=f"--{name}-bin",
             param=f"{name.replace('-', '_')}_bin",
-            envvar=f"K8SMCP_{name.upper().replace('-', '_')}_BIN",
-            help=f"The {name} binary to run (a path, or a name looked up on PATH).",
+            envvar=bin_env(name),
+            help=f"{name} binary (a path, or a name looked up on PATH).",
         )
         for name in tool_names()
     ]

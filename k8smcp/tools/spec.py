@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     ExpectsSecretsHook = Callable[[Command], bool]
 
 
+def bin_env(tool: str) -> str:
+    """The variable that overrides where ``tool``'s binary is: K8SMCP_<TOOL>_BIN."""
+    return f"K8SMCP_{tool.upper().replace('-', '_')}_BIN"
+
+
 def _no_env(home: Path) -> dict[str, str]:
     return {}
 
@@ -64,7 +69,7 @@ class ToolSpec:
     @property
     def bin_env(self) -> str:
         """The variable that overrides where the binary is: K8SMCP_<TOOL>_BIN."""
-        return f"K8SMCP_{self.name.upper().replace('-', '_')}_BIN"
+        return bin_env(self.name)
 
     def resolve_binary(self, overrides: Mapping[str, str]) -> str:
         """The absolute path of the binary: an override, beside k8smcp, or on PATH.
