@@ -12,7 +12,8 @@ files and one registry line, nothing in k8smcp touched.
   registry line, an entry point in the ``k8smcp.tools`` group, as a plugin package
   installed by pip would have it.
 
-Put ``site`` on PYTHONPATH and ``bin`` on PATH, and every k8smcp door has a fifth tool.
+Put ``site`` on PYTHONPATH and name ``bin/fifth`` in K8SMCP_FIFTH_BIN (or put ``bin`` on
+PATH), and every k8smcp door has a fifth tool.
 """
 
 from __future__ import annotations

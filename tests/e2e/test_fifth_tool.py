@@ -1,6 +1,7 @@
 """A fifth CLI added with only its own files and one registry line works through every
 door: ``k8smcp run`` and ``call`` as subprocesses, REST on a running ``serve``, and MCP
-over stdio and streamable HTTP.
+over stdio and streamable HTTP. Its binary comes through ``K8SMCP_FIFTH_BIN``, the
+variable of the ``--fifth-bin`` option the CLI derives from the catalog.
 
 The tool (tests/fifth_tool.py) is a tiny script with a ToolSpec in a plugin module,
 registered by an entry point in its own dist-info, as ``pip install`` of a plugin
@@ -10,14 +11,13 @@ package leaves it; k8smcp finds it on PYTHONPATH. Nothing in k8smcp names it.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import BIN_DIR, Server, b64, k8smcp_env, make_kubeconfig, run_k8smcp
+from tests.conftest import Server, b64, k8smcp_env, make_kubeconfig, run_k8smcp
 from tests.fifth_tool import SECRET_VALUE, write_fifth_tool
 from tests.integration.entrypoints import ENTRY_NAMES, SERVER_ENTRIES, Entry, open_entries
 
@@ -27,9 +27,12 @@ KUBECONFIG = b64(make_kubeconfig("https://127.0.0.1:1"))
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tool = write_fifth_tool(tmp_path_factory.mktemp("fifth"))
-    env = k8smcp_env(tmp_path_factory.mktemp("k8smcp-tmp"), PYTHONPATH=str(tool.site))
-    env["PATH"] = f"{tool.bin}{os.pathsep}{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
-    return env
+    # the binary through its --fifth-bin option's variable, which comes from the catalog
+    return k8smcp_env(
+        tmp_path_factory.mktemp("k8smcp-tmp"),
+        PYTHONPATH=str(tool.site),
+        K8SMCP_FIFTH_BIN=str(tool.bin / "fifth"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,7 @@ def test_it_is_in_the_catalog_the_rest_routes_and_the_mcp_tools(
 ):
     import httpx
 
+    assert "--fifth-bin" in run_k8smcp("run", "--help", env=env).stdout
     routes = httpx.get(f"{server.url}/openapi.json", timeout=30).json()["paths"]
     assert "/tools/fifth" in routes
     listed = run_k8smcp("tools", "--json", env=env)
