@@ -220,6 +220,8 @@ def _policy(mode: Mode, options: Options) -> Policy:
         overrides["allowed_exec_plugins"] = frozenset(csv(options.allowed_exec_plugins))
     if not options.allow_urls:
         overrides["allow_urls"] = False
+    if mode == "server" and not is_loopback(options.host):
+        overrides["allow_loopback"] = False  # callers must not reach this host's loopback
     for name in ("allow_impersonation", "allow_local_files", "allow_registry_login"):
         value = getattr(options, name)
         if value is not None:

@@ -46,7 +46,7 @@ async def check_tools(settings: Settings) -> list[Check]:
     return checks
 
 
-def check_kubeconfig(
+def check_local_kubeconfig(
     *, b64: str | None = None, path: Path | None = None, context: str | None = None
 ) -> list[Check]:
     """The local kubeconfig: valid? which context and server? would a server accept it?"""

@@ -21,9 +21,20 @@ import yaml
 from k8smcp.errors import KubeconfigError, KubeconfigTooLargeError
 
 try:  # the C loader is ~10x faster; both are the safe loader
-    from yaml import CSafeLoader as _SafeLoader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _SafeLoader(_BaseLoader):
+    """The safe loader, without YAML 1.1 timestamps: a date stays a string, as in Go."""
+
+
+_SafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 _WHITESPACE = re.compile(rb"\s+")
 MAX_DEPTH = 32  # kubeconfigs nest five or six levels deep
@@ -146,7 +157,35 @@ def parse(raw: bytes, *, context: str | None = None, max_bytes: int) -> Kubeconf
         raise KubeconfigError(f"kubeconfig is not valid YAML{_where(exc)}") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise KubeconfigError("kubeconfig is not valid YAML: not UTF-8 text") from exc
+    _check_types(data)
     return _validate(data, context)
+
+
+def _check_types(data: object) -> None:
+    """Refuse what JSON cannot carry: keys that are not strings, ``!!binary``, dates.
+
+    Go reads a kubeconfig as JSON, so these mean nothing to the CLI, and rendering them
+    for the child would fail.
+    """
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    at = _short(where) or "the top"
+                    raise KubeconfigError(
+                        f"kubeconfig has a key that is not a string at {at} "
+                        f"(a YAML {type(key).__name__}): quote it"
+                    )
+                stack.append((f"{where}.{key}" if where else key, value))
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
+        elif not isinstance(node, _JSON_SCALARS):
+            raise KubeconfigError(
+                f"kubeconfig field {_short(where)} holds a YAML {type(node).__name__}, which JSON "
+                "cannot carry: give it as a string"
+            )
 
 
 def _check_shape(raw: bytes) -> None:
@@ -219,6 +258,7 @@ def load_local(
         except yaml.YAMLError as exc:
             raise KubeconfigError(f"kubeconfig file {file} is not valid YAML{_where(exc)}") from exc
         if isinstance(doc, dict):
+            _check_types(doc)
             docs.append(_absolutize(doc, file.resolve().parent))
         elif doc is not None:
             raise KubeconfigError(f"kubeconfig file {file} is not a kubeconfig: not a mapping")
@@ -256,6 +296,10 @@ def _validate(data: object, context: str | None) -> Kubeconfig:
     if not isinstance(cluster, str) or _named(data["clusters"], cluster) is None:
         raise KubeconfigError(f"context {chosen!r} names no cluster that the kubeconfig defines")
     return Kubeconfig(data=data, context=chosen)
+
+
+def _short(where: str) -> str:
+    return where if len(where) <= 80 else where[:77] + "..."
 
 
 def _named(entries: object, name: str) -> dict[str, Any] | None:

@@ -1,38 +1,26 @@
-"""Secret values in command output: redact them by parsing, refuse what cannot be parsed.
+"""Secret values in command output: redact them by parsing, withhold what cannot be parsed.
 
 Redaction keeps Secret values out of what a caller (usually a model) is shown; it is
 data hygiene, not a boundary: whoever holds the kubeconfig can read the same Secrets
-with their own kubectl. Two functions, both pure:
+with their own kubectl. It runs after a command: ``redact_output(command, stdout)``
+parses the output as JSON (one value or a stream of them, as ``-w -o json`` prints) or
+as a YAML stream (``-o yaml``, ``helm get manifest``, ``helm template``, ``argocd app
+manifests``) and replaces every value under ``data`` and ``stringData`` of each ``kind:
+Secret``, at any depth (a ``List`` of mixed kinds, watch events, an API ``SecretList``),
+with ``<redacted>`` (``k8smcp.redact.REDACTED``). Keys stay visible. A Secret's
+``last-applied-configuration`` annotation (a JSON copy of it) is redacted the same way,
+and so are the manifests inside a helm release (``helm status -o json``). Documents with
+nothing to redact are returned byte for byte; a redacted JSON value is re-encoded with
+the indentation it had (4 for kubectl, none for helm), a YAML document with
+``safe_dump`` in place, so the comments of the other documents (helm's ``# Source:``)
+stay. Output that is not JSON or YAML (tables, ``describe``, logs) comes back
+unchanged, unless the tool's ``expects_secrets`` hook says the command asked for
+structured output that may carry Secrets and it does not parse (cut by the output cap,
+or a watch stopped mid-object): then it is withheld with a notice.
 
-- ``redact_secrets(tool, args, stdout)`` runs after a command. It parses the output as
-  JSON (one value or a stream of them, as ``-w -o json`` prints) or as a YAML stream
-  (``-o yaml``, ``helm get manifest``, ``helm template``, ``argocd app manifests``) and
-  replaces every value under ``data`` and ``stringData`` of each ``kind: Secret``, at any
-  depth (a ``List`` of mixed kinds, watch events, an API ``SecretList``), with
-  ``<redacted>``. Keys stay visible. A Secret's ``last-applied-configuration``
-  annotation (a JSON copy of it) is redacted the same way, and so are the manifests
-  inside a helm release (``helm status -o json``). Documents with nothing to redact are
-  returned byte for byte; a redacted JSON value is re-encoded with the indentation it
-  had (4 for kubectl, none for helm), a YAML document with ``safe_dump`` in place, so
-  the comments of the other documents (helm's ``# Source:``) stay. Output that is not
-  JSON or YAML (tables, ``describe``, logs) comes back unchanged, unless the command
-  asked for structured output that may carry Secrets and it does not parse (cut by the
-  output cap, or a watch stopped mid-object): then it is withheld with a notice.
-- ``secret_output_allowed(tool, args, stdin)`` runs before a command. Some commands
-  print Secret values as plain text, where no parser can find them; with redaction on,
-  the service refuses them (``check_secret_output`` raises the refusal, rule
-  ``secret-output``):
-
-  - kubectl with an output format other than json, yaml, kyaml, name or wide (jsonpath,
-    go-template, ``--template``, custom-columns, ...) on Secrets: a ``secret``/``secrets``
-    resource (``secret/x``, ``secrets.v1.``, ``pods,secrets``, ``create secret``), or
-    ``-f``/``-k`` content that is not known to hold no Secret (a URL, or stdin with a
-    Secret in it or that does not parse);
-  - kubectl ``set env --resolve`` (prints the values of the Secrets it references);
-  - helm ``get all`` (manifest and hooks as text among other sections); helm
-    ``install``/``upgrade``/``status`` printing a table with ``--dry-run`` or ``--debug``
-    (they add the manifests and hooks as text; ``--hide-secret`` leaves hook Secrets).
-    ``-o json``/``-o yaml`` of the same commands are redacted instead.
+Commands that would print Secret values where no parser can find them are refused
+before they run, by the policy (rule ``secret-output``, the tools' ``secret_output``
+hooks; see ``k8smcp.policy``).
 
 Not covered: values that stop being a Secret's (``helm get values``, chart NOTES, a
 ConfigMap, a template that copies a ``lookup`` result elsewhere, ``exec`` output), and
@@ -43,22 +31,20 @@ Example::
     >>> out = '{"kind":"Secret","data":{"password":"aHVudGVyMg=="}}'
     >>> redact_secrets("kubectl", ["get", "--raw", "/api/v1/namespaces/a/secrets/db"], out)
     '{"kind":"Secret","data":{"password":"<redacted>"}}'
-    >>> secret_output_allowed("kubectl", ["get", "secret", "db", "-o", "jsonpath={.data}"])
-    False
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 import yaml
 
-from k8smcp.policy.base import deny
-from k8smcp.policy.parse import Parsed, is_false, parse
-from k8smcp.policy.tools import GRAMMARS
+from k8smcp.policy.hooks import Command, parse_command
+from k8smcp.redact import REDACTED
+from k8smcp.tools import find_tool
 
 try:  # libyaml is ~10x faster; PyYAML without it works the same
     from yaml import CSafeDumper as _Dumper
@@ -69,24 +55,13 @@ except ImportError:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "REDACTED",
-    "RULE",
-    "check_secret_output",
-    "redact_secrets",
-    "secret_output_allowed",
-]
+__all__ = ["REDACTED", "WITHHELD", "redact_output", "redact_secrets"]
 
-REDACTED = "<redacted>"
-RULE = "secret-output"
 WITHHELD = (
     "[k8smcp: output withheld: it may carry Secret values, and it could not be parsed to "
     "redact them (cut by the output cap, or a watch stopped mid-object); narrow the query]\n"
 )
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-# formats kubectl prints as JSON/YAML (redacted) or without values at all
-_SAFE_FORMATS = frozenset({"", "json", "yaml", "kyaml", "name", "wide"})
-_STRUCTURED = frozenset({"json", "yaml", "kyaml"})
 _NO_WRAP = 1 << 30  # kubectl never folds long strings; neither may we
 
 
@@ -104,182 +79,36 @@ class _UnparseableError(Exception):
     """The text is neither a JSON stream nor a YAML stream."""
 
 
-def redact_secrets(tool: str, args: list[str], stdout: str) -> str:
-    """``stdout`` with the values of every Secret's ``data`` and ``stringData`` redacted.
-
-    Args:
-        tool: the CLI that printed it (``kubectl``, ``helm``, ...).
-        args: its arguments after the tool name; only consulted when ``stdout`` does not
-            parse, to decide between returning it as is and withholding it.
-        stdout: what the command printed.
+def redact_output(command: Command, stdout: str) -> str:
+    """``stdout`` of ``command`` with the values of every Secret redacted.
 
     Returns:
         ``stdout`` itself when there is nothing to redact; otherwise the redacted text in
-        the same format, or a notice when it should be structured but does not parse.
+        the same format, or a notice when it should be structured (the tool's
+        ``expects_secrets`` hook) but does not parse.
     """
+    return _redact(stdout, lambda: command.spec.expects_secrets(command))
+
+
+def redact_secrets(tool: str, args: list[str], stdout: str) -> str:
+    """``redact_output`` for a command given by the tool's name and its arguments."""
+    spec = find_tool(tool)
+    if spec is None:
+        return _redact(stdout, lambda: False)
+    return redact_output(parse_command(spec, args), stdout)
+
+
+def _redact(stdout: str, expects_secrets: Callable[[], bool]) -> str:
     if not stdout.strip():
         return stdout
     try:
         redacted = _redact_text(stdout)
     except _UnparseableError:
-        return WITHHELD if _expects_secrets(tool, args) else stdout
+        return WITHHELD if expects_secrets() else stdout
     except Exception:  # a bug here must neither fail the call nor let a value through
         logger.exception("secret redaction failed; output withheld")
         return WITHHELD
     return stdout if redacted is None else redacted
-
-
-def secret_output_allowed(tool: str, args: list[str], stdin: str | None = None) -> bool:
-    """False when ``args`` would print Secret values where redaction cannot find them.
-
-    Args:
-        tool: the CLI (``kubectl``, ``helm``, ``istioctl``, ``argocd``).
-        args: the arguments after the tool name, as the policy sees them.
-        stdin: what the call sends on stdin, if known (``-f -`` manifests); ``None``
-            counts as unknown.
-
-    >>> secret_output_allowed("kubectl", ["get", "secrets", "-o", "yaml"])
-    True
-    >>> secret_output_allowed("helm", ["get", "all", "web"])
-    False
-    """
-    return _refusal(tool, args, stdin) is None
-
-
-def check_secret_output(tool: str, args: list[str], stdin: str | None = None) -> None:
-    """Refuse ``args`` when ``secret_output_allowed`` is False.
-
-    Raises:
-        PolicyDeniedError: with ``rule="secret-output"``, saying what to ask for instead.
-    """
-    refusal = _refusal(tool, args, stdin)
-    if refusal is not None:
-        where, problem, instead = refusal
-        raise deny(RULE, where, problem, instead)
-
-
-# --- before: commands whose output cannot be redacted ------------------------------
-
-
-def _refusal(tool: str, args: list[str], stdin: str | None) -> tuple[str, str, str] | None:
-    grammar = GRAMMARS.get(tool)
-    if grammar is None:
-        return None
-    parsed = parse(grammar, args)
-    if tool == "kubectl":
-        return _kubectl_refusal(parsed, stdin)
-    if tool == "helm":
-        return _helm_refusal(parsed)
-    return None
-
-
-def _kubectl_refusal(parsed: Parsed, stdin: str | None) -> tuple[str, str, str] | None:
-    if parsed.path[:2] == ("set", "env") and parsed.has("resolve"):
-        return (
-            "--resolve",
-            "prints the values of the Secrets the variables reference",
-            "list without --resolve, or read the Secret with -o yaml (redacted)",
-        )
-    fmt = _kubectl_format(parsed)
-    if fmt in _SAFE_FORMATS or parsed.path[:1] == ("explain",):
-        return None
-    where = f"-o {fmt}"
-    problem = "would print Secret values as text, where they cannot be redacted"
-    instead = "use -o yaml or -o json (values redacted, keys shown), or describe"
-    if _names_secrets(parsed):
-        return (where, problem, instead)
-    sources = [f.value for f in parsed.flags if f.name in ("filename", "kustomize")]
-    if not sources:
-        return None
-    if all(source == "-" for source in sources) and stdin is not None:
-        if not _has_secret(stdin):
-            return None
-    return (where, f"on -f/-k content that may hold Secrets {problem}", instead)
-
-
-def _kubectl_format(parsed: Parsed) -> str:
-    fmt = ""
-    for flag in parsed.flags:
-        if flag.name == "output" and flag.value is not None:
-            fmt = flag.value
-    if not fmt and any(flag.name == "template" for flag in parsed.flags):
-        fmt = "go-template"  # kubectl's rule: --template without -o means go-template
-    return fmt.partition("=")[0].strip().lower()
-
-
-def _names_secrets(parsed: Parsed) -> bool:
-    for word in (*parsed.path, *parsed.positionals):
-        for item in word.lower().split(","):
-            if item.partition("/")[0].partition(".")[0] in ("secret", "secrets"):
-                return True
-    return False
-
-
-def _helm_refusal(parsed: Parsed) -> tuple[str, str, str] | None:
-    if parsed.path == ("get", "all"):
-        return (
-            "helm get all",
-            "prints the release's manifests and hooks as text among other sections, "
-            "where Secret values cannot be redacted",
-            "use helm get manifest or helm get hooks (Secrets redacted), get values, "
-            "get notes or get metadata",
-        )
-    if parsed.path not in (("install",), ("upgrade",), ("status",)):
-        return None
-    fmt = (_last_value(parsed, "output") or "table").lower()
-    dry_run = any(
-        flag.name == "dry-run" and not is_false(flag.value) and flag.value != "none"
-        for flag in parsed.flags
-    )
-    if fmt == "table" and (dry_run or parsed.has("debug")):
-        return (
-            f"helm {parsed.path[0]} --dry-run/--debug",
-            "prints the rendered manifests and hooks as text, where Secret values cannot "
-            "be redacted (--hide-secret does not hide hook Secrets)",
-            "add -o yaml or -o json (Secrets redacted), or use helm template",
-        )
-    return None
-
-
-def _last_value(parsed: Parsed, name: str) -> str | None:
-    value = None
-    for flag in parsed.flags:
-        if flag.name == name and flag.value is not None:
-            value = flag.value
-    return value
-
-
-def _expects_secrets(tool: str, args: list[str]) -> bool:
-    """True when ``args`` ask for structured output that may hold Secrets."""
-    grammar = GRAMMARS.get(tool)
-    if grammar is None:
-        return False
-    parsed = parse(grammar, args)
-    if tool == "kubectl":
-        structured = (
-            _kubectl_format(parsed) in _STRUCTURED
-            or any(flag.name == "raw" for flag in parsed.flags)
-            or parsed.path[:2] == ("apply", "view-last-applied")
-        )
-        named = any("secret" in unquote(arg).lower() for arg in args)
-        files = any(flag.name in ("filename", "kustomize") for flag in parsed.flags)
-        return structured and (named or files)
-    if tool == "helm":
-        if parsed.path in (("get", "manifest"), ("get", "hooks"), ("template",)):
-            return True
-        fmt = (_last_value(parsed, "output") or "").lower()
-        return fmt in _STRUCTURED and parsed.path[:1] in (("install",), ("upgrade",), ("status",))
-    if tool == "argocd":
-        return parsed.path[:2] == ("app", "manifests")
-    return False
-
-
-def _has_secret(text: str) -> bool:
-    """True when ``text`` holds a Secret, or does not parse (so it might)."""
-    try:
-        return _redact_text(text) is not None
-    except _UnparseableError:
-        return True
 
 
 # --- after: parse, redact, re-encode ------------------------------------------------

@@ -13,9 +13,7 @@ import functools
 import json
 import logging
 import re
-import shlex
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ import anyio.to_thread
 
 from k8smcp import kubeconfig as kc
 from k8smcp import speedups
+from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
 from k8smcp.config import Settings
 from k8smcp.errors import (
     BinaryNotFoundError,
@@ -35,9 +34,10 @@ from k8smcp.errors import (
     KubeconfigMissingError,
 )
 from k8smcp.executor import Executor, Invocation
-from k8smcp.policy import check_command, check_kubeconfig
+from k8smcp.policy import Command, Lookups, check_command, check_kubeconfig, parse_command
+from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
-from k8smcp.secrets import check_secret_output, redact_secrets
+from k8smcp.secrets import redact_output
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,8 @@ class Service:
         # the last few small ones is kept (failures never are; policy checks run every
         # call, since a name may resolve elsewhere the next time).
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
-        self._policy_without_dns = replace(settings.policy, resolver=_would_resolve)
+        # one switch for redaction: the policy refuses what the redaction cannot read
+        self._policy = replace(settings.policy, redact_secrets=settings.redact_secrets)
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -155,11 +156,8 @@ class Service:
 
     async def _call(self, call: ToolCall, audit: _Audit) -> ToolResult:
         spec = get_tool(call.tool)
-        args = split_command(spec, call.command)
-        audit.args = args
-        await self._check(check_command, spec.name, args)
-        if self.settings.redact_secrets:
-            check_secret_output(spec.name, args, call.stdin)
+        command = await self._command(spec, call, audit)
+        args = command.args
         timeout = self._timeout(call.timeout)
         if call.namespace is not None and not _NAMESPACE.match(call.namespace):
             raise InvalidRequestError(
@@ -171,7 +169,9 @@ class Service:
         if config is not None:
             audit.cluster = urlsplit(config.server or "").netloc or None
             if call.kubeconfig:  # a caller's kubeconfig; the operator's own is trusted
-                await self._check(check_kubeconfig, config.data)
+                lookups = Lookups()
+                check_kubeconfig(self._policy, config.data, lookups=lookups)
+                await self._resolve(lookups)
             rendered = config.render(namespace=call.namespace)
             identity = config.cluster_identity()
             if self._cache_root is not None and identity is not None:
@@ -195,7 +195,7 @@ class Service:
         # or a manifest's "kind: Secret" would be there): skip parsing it. Cut output is
         # always parsed, since the cut may have fallen between a Secret's data and kind.
         if self.settings.redact_secrets and (completed.truncated or "Secret" in stdout):
-            stdout = await _redact(spec.name, args, stdout)
+            stdout = await _redact(command, stdout)
         return ToolResult(
             tool=spec.name,
             argv=completed.argv,
@@ -250,17 +250,41 @@ class Service:
         """The status of every tool, in catalog order."""
         return [await self.tool_status(spec) for spec in TOOLS.values()]
 
-    async def _check(self, check: Callable[..., None], *args: Any) -> None:
-        """Run a policy check on the event loop, or in a worker thread if it resolves names.
+    async def _command(self, spec: ToolSpec, call: ToolCall, audit: _Audit) -> Command:
+        """The call's command, split, parsed once and through the policy.
 
-        It runs on the loop while it meets no host name (IP addresses, no URLs: nothing
-        blocks); at the first name it runs again in a thread, so that a slow DNS answer
-        stalls that call alone, not the server.
+        A long command is split and checked in a worker thread (linear, but a 64 KiB
+        command is tens of milliseconds of CPU), and the names the policy needs resolved
+        are resolved in one too (``_resolve``), so neither stalls other calls.
         """
-        try:
-            check(self._policy_without_dns, *args)
-        except _WouldResolve:
-            await anyio.to_thread.run_sync(check, self.settings.policy, *args)
+        lookups = Lookups()
+
+        def check() -> Command:
+            args = split_command(spec, call.command)
+            audit.args = args
+            command = parse_command(spec, args, call.stdin)
+            check_command(self._policy, command, lookups=lookups)
+            return command
+
+        if _size(call.command) <= _SMALL_COMMAND:
+            command = check()
+        else:
+            command = await anyio.to_thread.run_sync(check)
+        await self._resolve(lookups)
+        return command
+
+    async def _resolve(self, lookups: Lookups) -> None:
+        """Resolve the names the policy asked for, off the event loop, and finish its checks.
+
+        A slow DNS answer stalls that call alone, not the server.
+        """
+        names = lookups.names
+        addresses = (
+            await anyio.to_thread.run_sync(_resolve_names, self._policy.resolver, names)
+            if names
+            else {}
+        )
+        lookups.finish(addresses)
 
     def _timeout(self, requested: float | None) -> float:
         if requested is None:
@@ -300,34 +324,48 @@ def _parse(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
     return kc.from_b64(text, context=context, max_bytes=max_bytes)
 
 
-class _WouldResolve(Exception):  # noqa: N818 - a signal, not an error
-    """The policy asked for a DNS lookup, which may block: check in a thread instead."""
-
-
-def _would_resolve(host: str) -> list[str]:
-    raise _WouldResolve
-
-
-async def _redact(tool: str, args: list[str], stdout: str) -> str:
+async def _redact(command: Command, stdout: str) -> str:
     """Secret values out of ``stdout``; big outputs are parsed off the event loop."""
     if len(stdout) < 64 * 1024:
-        return redact_secrets(tool, args, stdout)
-    return await anyio.to_thread.run_sync(redact_secrets, tool, args, stdout)
+        return redact_output(command, stdout)
+    return await anyio.to_thread.run_sync(redact_output, command, stdout)
+
+
+_SMALL_COMMAND = 4096  # characters; longer commands are split and checked in a thread
+
+
+def _size(command: str | list[str]) -> int:
+    return len(command) if isinstance(command, str) else sum(len(a) + 1 for a in command)
 
 
 def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
     """The argument list of ``command`` (without the tool's own name, if given).
 
     Quoting works as in a POSIX shell, so ``-o jsonpath='{.items[*].metadata.name}'``
-    stays one argument; nothing is expanded and no shell ever runs.
+    stays one argument; nothing is expanded and no shell ever runs. A command over
+    ``MAX_COMMAND_BYTES`` is refused before it is split.
     """
+    too_long = InvalidCommandError(
+        f"command is longer than {MAX_COMMAND_BYTES} bytes: send manifests and other "
+        "large content in `stdin` (e.g. with `-f -`)"
+    )
+    if _size(command) > MAX_COMMAND_BYTES:  # characters: never more than the bytes
+        raise too_long
     if isinstance(command, str):
         try:
-            args = shlex.split(command)
+            args = split(command)
         except ValueError as exc:
             raise InvalidCommandError(f"command cannot be split: {exc} (check the quotes)") from exc
     else:
         args = list(command)
+    try:
+        size = command_bytes(args)
+    except UnicodeEncodeError:
+        raise InvalidCommandError(
+            "command holds a lone surrogate (\\ud800-\\udfff), which no argument can carry"
+        ) from None
+    if size > MAX_COMMAND_BYTES:
+        raise too_long
     if args and args[0] == spec.name:
         args = args[1:]
     if not args:

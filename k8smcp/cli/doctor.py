@@ -38,7 +38,7 @@ def doctor(
 
     async def run_checks() -> list[checks.Check]:
         found = await checks.check_tools(Settings(binaries=options.binaries))
-        found += checks.check_kubeconfig(
+        found += checks.check_local_kubeconfig(
             b64=options.kubeconfig_b64, path=options.kubeconfig, context=options.context
         )
         if url:

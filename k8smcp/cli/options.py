@@ -212,25 +212,16 @@ def _option(name: str) -> Any:
     )
 
 
-def _binary_option(tool: str) -> Any:
-    return typer.Option(
-        f"--{tool}-bin",
-        envvar=f"K8SMCP_{tool.upper()}_BIN",
-        help=f"{tool} binary.",
-        rich_help_panel=BINARIES,
-    )
-
-
 def with_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command the ``Options`` fields ``names``, received as ``options: Options``."""
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        from k8smcp.tools import TOOLS
+        from k8smcp.tools import bin_options  # names only: no spec, grammar or policy loaded
 
         hints = typing.get_type_hints(Options)
         defaults = {f.name: f.default for f in dataclasses.fields(Options)}
         fields = [name for name in names if name != "binaries"]
-        tools = list(TOOLS) if "binaries" in names else []
+        bins = bin_options() if "binaries" in names else []
         added = [
             inspect.Parameter(
                 name,
@@ -241,18 +232,26 @@ def with_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., N
             for name in fields
         ] + [
             inspect.Parameter(
-                f"{tool}_bin",
+                option.param,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[str | None, _binary_option(tool)],
+                annotation=Annotated[
+                    str | None,
+                    typer.Option(
+                        option.flag,
+                        envvar=option.envvar,
+                        help=option.help,
+                        rich_help_panel=BINARIES,
+                    ),
+                ],
                 default=None,
             )
-            for tool in tools
+            for option in bins
         ]
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:
             given = {name: kwargs.pop(name) for name in fields}
-            binaries = {tool: path for tool in tools if (path := kwargs.pop(f"{tool}_bin"))}
+            binaries = {o.tool: path for o in bins if (path := kwargs.pop(o.param))}
             fn(**kwargs, options=Options(**given, binaries=binaries))
 
         signature = inspect.signature(fn, eval_str=True)

@@ -1,7 +1,9 @@
 """Policy: pure decisions on whether a call may run, made before anything runs.
 
-Nothing here spawns a process or touches a file; the only I/O is DNS resolution for the
-address policy, through ``Policy.resolver`` (injectable for tests). Every refusal raises
+Nothing here spawns a process or touches a file, and no check resolves a name: the
+address checks that need DNS wait in ``Lookups``, which the caller resolves (off its
+event loop) and hands back; the convenience forms without ``lookups`` resolve through
+``Policy.resolver`` (injectable for tests) and may block. Every refusal raises
 ``PolicyDeniedError`` (exit 4, HTTP 403, code ``denied``) with ``rule=<id>`` as extra, so
 ``error_body()`` carries it; the message names the kubeconfig field path or the flag,
 the rule, and what to do instead, and never quotes a credential.
@@ -9,14 +11,20 @@ the rule, and what to do instead, and never quotes a credential.
 API::
 
     policy = Policy.server(allowed_exec_plugins=frozenset({"kubelogin"}))  # or Policy.local()
-    check_kubeconfig(policy, kubeconfig.data)        # the parsed kubeconfig dict
-    check_command(policy, "kubectl", args)           # args after the tool name (split)
+    command = parse_command(spec, args, stdin)       # parsed once; every check reads it
+    lookups = Lookups()
+    check_command(policy, command, lookups=lookups)  # every command rule, no DNS
+    lookups.finish(resolve_names(policy.resolver, lookups.names))  # in a worker thread
+    check_kubeconfig(policy, kubeconfig.data, lookups=lookups)  # the same way
+    check_command(policy, "kubectl", args)           # convenience: resolves, may block
     check_url(policy, url, field="-f", schemes=("http", "https"))  # address policy alone
-    is_read_only("kubectl", args)                    # for MCP readOnlyHint / audits
+    is_read_only(command)                            # for MCP readOnlyHint / audits
 
-Call order in the service: ``check_command`` first (cheap, no I/O), then
-``check_kubeconfig`` for a kubeconfig the caller sent (it may block on DNS: run it in a
-worker thread). A kubeconfig the operator configured need not be checked.
+Call order in the service: ``check_command`` first, then ``check_kubeconfig`` for a
+kubeconfig the caller sent; each hands its names to resolve back and the service
+finishes it before going on. A kubeconfig the operator configured need not be checked.
+The special cases of each CLI are hooks on its ToolSpec (``k8smcp.tools``,
+``k8smcp.policy.hooks``): nothing here compares tool names.
 
 Levels. ``server`` (the default for ``serve``): every rule below. ``local`` (``run``,
 ``stdio``): the user's own machine, so exec plugins, kubeconfig files, target flags and
@@ -40,7 +48,11 @@ Rule ids (``RULES``):
   cloud metadata hosts/addresses, link-local and unspecified addresses are refused at
   server level; ``denied_servers`` always; a non-empty ``allowed_servers`` admits only
   hostnames it lists (``*.example.com`` works) or addresses in its CIDRs. Names are
-  resolved and every address checked (IPv4 inside IPv6 too). Loopback is allowed.
+  resolved and every address checked (IPv4 inside IPv6 too). Loopback is refused with
+  ``allow_loopback=False`` (what ``serve`` sets when it listens beyond loopback);
+  private ranges pass (see ``policy/address.py`` for why). A cluster without a
+  ``server``, or a context naming no cluster, is refused at server level: the CLI
+  would fall back to ``http://localhost:8080``.
 - ``url``: a malformed URL, a scheme the place does not accept, ``allow_urls=False``, or
   helm ``--dependency-update`` (it fetches repositories named inside the chart).
 - ``impersonation``: ``--as``, ``--as-group``, ``--as-uid``, ``--as-user-extra``, helm
@@ -87,6 +99,15 @@ Rule ids (``RULES``):
   starts or ends with one, or contains `` ` `` or ``$(``: no shell runs, so they would
   do nothing or something unintended.
 - ``read-only``: with ``read_only``, any command outside the per-tool allowlist.
+- ``secret-output`` (with ``redact_secrets``, on at server level): output that would
+  print Secret values where the redaction cannot find them, per the tool's
+  ``secret_output`` hook: kubectl text formats (jsonpath, go-template, custom-columns)
+  on Secrets named anywhere (after ``--`` too) or on ``-f -`` content naming a Secret
+  (with or without ``data``: kubectl prints the live object) or not parsing,
+  ``set env --resolve``; helm ``get all`` and table output with ``--dry-run``/``--debug``.
+- ``verbosity`` (with ``redact_secrets``): a log level at which the client logs API
+  request and response bodies: kubectl and helm ``-v``/``--vmodule`` above 6, istioctl
+  ``--vklog`` above 6.
 
 The per-CLI tables (commands, aliases, flags, refusals) are in ``policy/tools/``, one
 module per CLI; ``policy/parse.py`` reads a command line the way cobra and pflag do.
@@ -96,28 +117,40 @@ allowed (the executor's timeout kills the process group); ``exec POD -- CMD`` is
 allowed (it runs in the pod) but not in read-only mode; argocd ``--core`` runs a
 short-lived API server on loopback for the call's duration.
 
-Known limits: loopback is allowed by default (the test clusters listen there), so a
-caller can point kubectl or helm at other services on the server's loopback; on a
-shared host set ``denied_servers=("127.0.0.0/8", "::1")`` unless the clusters are local.
-DNS rebinding and HTTP redirects happen after the check (see ``address``). The policy
-never sees stdin, so content sent there (an IstioOperator naming
-``spec.installPackagePath``) is not checked.
+Known limits: loopback is allowed while ``serve`` listens on loopback only (the test
+clusters listen there), so such a server's local callers can reach its host's loopback
+services. DNS rebinding and HTTP redirects happen after the check (see ``address``).
+The policy never sees stdin except for the Secret check of ``-f -`` manifests, so
+content sent there (an IstioOperator naming ``spec.installPackagePath``) is not checked.
 """
 
 from __future__ import annotations
 
-from k8smcp.policy.address import check_url
+from k8smcp.policy.address import Lookups, check_url, resolve_names
 from k8smcp.policy.base import RULES, Policy, Resolver, system_resolver
-from k8smcp.policy.command import check_command, is_read_only
+from k8smcp.policy.command import (
+    check_command,
+    check_secret_output,
+    is_read_only,
+    secret_output_allowed,
+)
+from k8smcp.policy.hooks import Command, Context, parse_command
 from k8smcp.policy.kubeconfig import check_kubeconfig
 
 __all__ = [
     "RULES",
+    "Command",
+    "Context",
+    "Lookups",
     "Policy",
     "Resolver",
     "check_command",
     "check_kubeconfig",
+    "check_secret_output",
     "check_url",
     "is_read_only",
+    "parse_command",
+    "resolve_names",
+    "secret_output_allowed",
     "system_resolver",
 ]

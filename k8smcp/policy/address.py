@@ -7,7 +7,16 @@ every resolved address is checked; the resolver is ``Policy.resolver``.
 Server level refuses by default: cloud metadata hosts and addresses, link-local
 addresses, and the unspecified address. Both levels apply the operator's lists:
 ``denied_servers`` always refuses; a non-empty ``allowed_servers`` admits only hosts it
-names or whose every address lies in one of its CIDRs. Loopback is allowed by default.
+names or whose every address lies in one of its CIDRs. Loopback is refused when
+``allow_loopback`` is off, which ``serve`` does when it listens beyond loopback; on
+loopback only the host's own users can call, and the
+clusters they test with often listen there. Private ranges (10/8, 172.16/12,
+192.168/16, fc00::/7) pass by default: that is where API servers usually live (a VPC,
+a pod network), so refusing them would refuse the main use; an operator names the
+clusters a server may reach with ``allowed_servers`` (the Helm chart asks for them).
+
+No DNS happens while checking: a name whose addresses matter goes to ``Lookups``, which
+the caller resolves off its event loop and hands back (``Lookups.finish``).
 
 Known limits: the CLI resolves the name again when it connects, so a DNS server that
 changes its answer between our check and that connection (DNS rebinding) is not
@@ -19,9 +28,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable, Mapping, Sequence
 
 from k8smcp.errors import PolicyDeniedError
-from k8smcp.policy.base import Policy, deny, shown
+from k8smcp.policy.base import Policy, Resolver, deny, shown
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -91,12 +101,73 @@ def url_host(url: str) -> tuple[str, str] | None:
     return match["scheme"].lower(), host
 
 
+class Lookups:
+    """Address checks waiting for host names to be resolved.
+
+    The policy never resolves a name itself while it checks: it records which names it
+    needs (``names``), the caller resolves them where blocking is harmless (a worker
+    thread) and hands the addresses to ``finish``, which runs the checks in the order
+    they were met. ``resolve`` does both with ``policy.resolver``, for callers that may block.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Policy, str, str]] = []  # (policy, name, field)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The host names to resolve, each once, in the order they were met."""
+        return tuple(dict.fromkeys(name for _, name, _ in self._pending))
+
+    def defer(self, policy: Policy, name: str, field: str) -> None:
+        """Check ``name`` (from ``field``) once its addresses are known."""
+        self._pending.append((policy, name, field))
+
+    def finish(self, addresses: Mapping[str, Sequence[str]]) -> None:
+        """Check every deferred name against ``addresses`` (name -> what it resolves to).
+
+        A name missing from ``addresses`` or resolving to nothing is refused.
+
+        Raises:
+            PolicyDeniedError: the first address the policy refuses.
+        """
+        pending, self._pending = self._pending, []
+        for policy, name, field in pending:
+            parsed = [_ip(str(a).split("%", 1)[0]) for a in addresses.get(name, ())]
+            found = [a for a in parsed if a is not None]
+            if not found:
+                raise deny(
+                    "address",
+                    field,
+                    f"host {shown(name, 80)} does not resolve",
+                    "use a name that resolves, or an IP address",
+                )
+            _check_addresses(policy, name, found, field)
+
+    def resolve(self, resolver: Resolver) -> None:
+        """Resolve every name with ``resolver`` (it may block) and ``finish``."""
+        self.finish(resolve_names(resolver, self.names))
+
+
+def resolve_names(resolver: Resolver, names: Iterable[str]) -> dict[str, list[str]]:
+    """What each name resolves to; a name that fails to resolve maps to nothing."""
+    found: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            found[name] = [str(a) for a in resolver(name)]
+        except (OSError, UnicodeError, ValueError):
+            found[name] = []
+    return found
+
+
 def check_url(
     policy: Policy,
     url: str,
     *,
     field: str,
     schemes: tuple[str, ...] = HTTP_SCHEMES,
+    lookups: Lookups | None = None,
 ) -> None:
     """Refuse ``url`` unless its scheme is one of ``schemes`` and its host passes.
 
@@ -105,6 +176,8 @@ def check_url(
         url: the URL as given (never quoted back: it may carry credentials).
         field: where it came from, for the message (``-f``, ``clusters[0].cluster.server``).
         schemes: the schemes this place accepts.
+        lookups: where to defer the checks that need DNS; None resolves right away
+            with ``policy.resolver`` (it may block).
 
     Raises:
         PolicyDeniedError: rule ``url`` (shape, scheme) or ``address`` (host).
@@ -125,29 +198,40 @@ def check_url(
             f"URL scheme {shown(scheme)!r} is not accepted here",
             f"use one of: {', '.join(schemes)}",
         )
-    check_host(policy, host, field=field)
+    check_host(policy, host, field=field, lookups=lookups)
 
 
-def check_host(policy: Policy, host: str, *, field: str) -> None:
-    """Refuse ``host`` (a name or an IP literal) if the address policy forbids it."""
+def check_host(policy: Policy, host: str, *, field: str, lookups: Lookups | None = None) -> None:
+    """Refuse ``host`` (a name or an IP literal) if the address policy forbids it.
+
+    Everything that needs no DNS is decided now; a name whose addresses matter is
+    deferred to ``lookups`` (or, without it, resolved now with ``policy.resolver``).
+    """
     name = host.lower().rstrip(".")
     server = policy.is_server
     if not name:
         raise deny("address", field, "has an empty host", "name the host to connect to")
     if server and name in METADATA_HOSTS:
         raise _refused(field, name, "is a cloud metadata service")
+    if _name_matches(name, _split(policy.denied_servers)[0]):
+        raise _refused(field, name, "is on the operator's deny list (K8SMCP_DENIED_SERVERS)")
+    literal = _ip(name)
+    if literal is not None:
+        _check_addresses(policy, name, [literal], field)
+    elif server or policy.denied_servers or policy.allowed_servers or not policy.allow_loopback:
+        if lookups is not None:
+            lookups.defer(policy, name, field)
+        else:
+            single = Lookups()
+            single.defer(policy, name, field)
+            single.resolve(policy.resolver)
+    # local level with no lists: nothing to check, so no DNS either
+
+
+def _check_addresses(policy: Policy, name: str, addresses: list[IPAddress], field: str) -> None:
     denied_names, denied_nets = _split(policy.denied_servers)
     allowed_names, allowed_nets = _split(policy.allowed_servers)
-    if _name_matches(name, denied_names):
-        raise _refused(field, name, "is on the operator's deny list (K8SMCP_DENIED_SERVERS)")
     allowed_by_name = _name_matches(name, allowed_names)
-    literal = _ip(name)
-    if literal is None and not (server or denied_nets or allowed_nets or policy.allowed_servers):
-        return  # local level with no lists: nothing to check, so no DNS either
-    if literal is not None:
-        addresses = [literal]
-    else:
-        addresses = _resolve(policy, name, field)
     for address in addresses:
         _check_address(policy, name, address, field, allowed_by_name, allowed_nets, denied_nets)
 
@@ -176,6 +260,13 @@ def _check_address(
     if policy.is_server and not explicitly_allowed:
         if any(c.is_link_local for c in candidates):
             raise _refused(field, where, "is a link-local address")
+    if not policy.allow_loopback and not (explicitly_allowed or allowed_by_name):
+        if any(c.is_loopback for c in candidates):
+            raise _refused(
+                field,
+                where,
+                "is a loopback address, and this server listens beyond loopback",
+            )
     if policy.allowed_servers and not (allowed_by_name or explicitly_allowed):
         raise _refused(field, where, "is not on the operator's allow list (K8SMCP_ALLOWED_SERVERS)")
 
@@ -187,22 +278,6 @@ def _refused(field: str, where: str, why: str) -> PolicyDeniedError:
         f"host {shown(where, 80)} {why}",
         "point it at a Kubernetes API server or repository the operator allows",
     )
-
-
-def _resolve(policy: Policy, name: str, field: str) -> list[IPAddress]:
-    try:
-        raw = policy.resolver(name)
-    except (OSError, UnicodeError, ValueError):
-        raw = []
-    addresses = [a for a in (_ip(str(r).split("%", 1)[0]) for r in raw) if a is not None]
-    if not addresses:
-        raise deny(
-            "address",
-            field,
-            f"host {shown(name, 80)} does not resolve",
-            "use a name that resolves, or an IP address",
-        )
-    return addresses
 
 
 def _embedded(address: IPAddress) -> list[IPAddress]:

@@ -38,6 +38,7 @@ RULES: dict[str, str] = {
     "shell": "shell syntax; no shell runs",
     "read-only": "command that can change the cluster, in read-only mode",
     "secret-output": "output format that would print Secret values redaction cannot find",
+    "verbosity": "client log level that prints API request and response bodies",
 }
 
 
@@ -55,7 +56,8 @@ def system_resolver(host: str) -> list[str]:
 class Policy:
     """What callers may do. Build with ``Policy.local()`` or ``Policy.server()``.
 
-    The field defaults are the server level's: a bare ``Policy()`` is the safe one.
+    The field defaults are the server level's: a bare ``Policy()`` is the safe one,
+    except that loopback passes until ``serve`` learns it listens beyond loopback.
     """
 
     level: Level = "server"
@@ -71,6 +73,14 @@ class Policy:
     allow_registry_login: bool = False
     allow_local_files: bool = False
     allow_urls: bool = True
+    # loopback addresses pass the address policy: the CLI's own machine. Turn it off when
+    # the server listens beyond loopback: a caller must not reach the services of the
+    # server's own host or pod.
+    allow_loopback: bool = True
+    # Secret values are redacted from output, so commands that print them where the
+    # redaction cannot find them (rule ``secret-output``) or print response bodies in
+    # their logs (rule ``verbosity``) are refused.
+    redact_secrets: bool = True
     resolver: Resolver = field(default=system_resolver, compare=False, repr=False)
 
     @classmethod
@@ -81,6 +91,7 @@ class Policy:
             allow_impersonation=True,
             allow_registry_login=True,
             allow_local_files=True,
+            redact_secrets=False,
         )
         return replace(base, **overrides)
 

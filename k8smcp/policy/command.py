@@ -2,89 +2,169 @@
 
 Checks run in a fixed order, so a command breaking several rules is always refused
 under the same rule: shell syntax, target/identity/binary flags, parse ambiguities
-(``dash-name``, ``flag-unknown``), unknown commands, refused commands and modes, files
-and URLs, and last read-only mode.
+(``dash-name``, ``flag-unknown``), unknown commands, refused commands and the tool's
+server checks (its ``ToolSpec.server_checks``), files and URLs (then the tool's
+``checks``), read-only mode, and with redaction on the log level and the tool's
+``secret_output`` hook. Address checks that need DNS come after all of these, once the
+caller has resolved the names (``Lookups``). The command is parsed once
+(``parse_command``) and the same ``Command`` goes to every check and hook.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from k8smcp.policy.address import HTTP_SCHEMES, check_url, looks_like_url
+from k8smcp.errors import PolicyDeniedError
+from k8smcp.policy.address import HTTP_SCHEMES, Lookups
 from k8smcp.policy.base import Policy, deny, shown
-from k8smcp.policy.grammar import Grammar, ToolRules, paths
-from k8smcp.policy.parse import Flag, Parsed, is_false, parse
-from k8smcp.policy.tools import GRAMMARS, TOOL_RULES
+from k8smcp.policy.grammar import Grammar, ToolRules
+from k8smcp.policy.hooks import Command, Context, Refusal, parse_command
+from k8smcp.policy.parse import Flag, Parsed, is_false
+from k8smcp.tools import find_tool
+from k8smcp.tools.spec import ToolSpec
 
 _SHELL_TOKENS = frozenset(
     {"|", "||", "&", "&&", ";", ";;", ">", ">>", "<", "<<", "<<<", "|&", "&>", "&>>", ">&", "<&"}
 )
 _SHELL_EDGE = re.compile(r"^(\|\|?|;|&&|\d?>>?|<)|(\|\|?|;|&&?)$")
-_CHART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _OUTPUT_FORMAT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_LEVEL = re.compile(r"^[0-9]{1,2}$")
 _OCI = (*HTTP_SCHEMES, "oci")
-_STDIN_HINT = "send the content in the request's stdin and pass `-` instead"
 
 
-_HELM_CHART_VERBS = paths("install", "upgrade", "template", "pull", "show")
-_ARGOCD_NO_CORE = paths("version", "completion", "help")
+def check_command(
+    policy: Policy,
+    tool: str | ToolSpec | Command,
+    args: list[str] | None = None,
+    *,
+    stdin: str | None = None,
+    lookups: Lookups | None = None,
+) -> None:
+    """Refuse a command (the arguments after the tool's name) if the policy forbids it.
 
-
-def check_command(policy: Policy, tool: str, args: list[str]) -> None:
-    """Refuse ``args`` (the arguments after the tool's name) if the policy forbids them.
+    Args:
+        policy: the policy in force.
+        tool: the tool's name or spec with ``args``, or a ``Command`` parsed once by
+            ``parse_command`` (then ``args`` is not given).
+        args: the arguments after the tool's name (split).
+        stdin: what the call sends on stdin (``-f -`` manifests), if known.
+        lookups: where to leave the address checks that need DNS (the caller resolves
+            the names and calls ``lookups.finish``); None resolves them here with
+            ``policy.resolver``, which may block.
 
     Raises:
         PolicyDeniedError: naming the flag or command and the rule, never a value.
     """
-    grammar = GRAMMARS.get(tool)
-    if grammar is None:
-        raise deny(
-            "verb-unknown",
-            tool,
-            "is not a tool k8smcp knows",
-            "use kubectl, helm, istioctl or argocd",
-        )
-    rules = TOOL_RULES[tool]
-    _check_shell(args)
-    parsed = parse(grammar, args)
-    server = policy.is_server
-    strict = server or policy.read_only
-    for flag in parsed.flags:
-        _check_identity(policy, rules, flag)
-    if strict:
-        _check_structure(grammar, parsed)
-    if server:
-        _check_command_path(policy, tool, rules, parsed)
-        for flag in parsed.flags:
-            _check_interactive(tool, rules, parsed, flag)
-    for flag in parsed.flags:
-        _check_flag_files(policy, tool, rules, parsed, flag)
-    _check_positionals(policy, tool, parsed)
-    if policy.read_only and not _read_only(rules, parsed):
-        raise deny(
-            "read-only",
-            _describe(tool, parsed.path),
-            "can change the cluster, and this server is read-only (K8SMCP_READ_ONLY)",
-            "use a command that only reads: get, describe, logs, list, status",
-        )
+    command = _command(tool, args, stdin)
+    ctx = Context(policy, command, lookups if lookups is not None else Lookups())
+    _check(ctx)
+    if lookups is None:
+        ctx.lookups.resolve(policy.resolver)
 
 
-def is_read_only(tool: str, args: list[str]) -> bool:
-    """True when ``args`` run a command on the tool's read-only allowlist.
+def is_read_only(tool: str | ToolSpec | Command, args: list[str] | None = None) -> bool:
+    """True when the command runs a command on the tool's read-only allowlist.
 
     >>> is_read_only("kubectl", ["-n", "kube-system", "get", "pods"])
     True
     >>> is_read_only("kubectl", ["delete", "pod", "web"])
     False
     """
-    grammar = GRAMMARS.get(tool)
-    if grammar is None:
+    try:
+        command = _command(tool, args)
+    except PolicyDeniedError:
         return False
-    parsed = parse(grammar, args)
+    parsed = command.parsed
     if parsed.unknown_command is not None or parsed.early_unknown or parsed.dash_value:
         return False
-    return _read_only(TOOL_RULES[tool], parsed)
+    return _read_only(command.spec.rules, parsed)
+
+
+def secret_output_allowed(
+    tool: str | ToolSpec | Command, args: list[str] | None = None, stdin: str | None = None
+) -> bool:
+    """False when the command would print Secret values where redaction cannot find them.
+
+    ``stdin`` is what the call sends (``-f -`` manifests); None counts as unknown.
+
+    >>> secret_output_allowed("kubectl", ["get", "secrets", "-o", "yaml"])
+    True
+    >>> secret_output_allowed("kubectl", ["get", "secret", "db", "-o", "jsonpath={.data}"])
+    False
+    """
+    return _secret_refusal(tool, args, stdin) is None
+
+
+def check_secret_output(
+    tool: str | ToolSpec | Command, args: list[str] | None = None, stdin: str | None = None
+) -> None:
+    """Refuse the command when ``secret_output_allowed`` is False.
+
+    Raises:
+        PolicyDeniedError: with ``rule="secret-output"``, saying what to ask for instead.
+    """
+    refusal = _secret_refusal(tool, args, stdin)
+    if refusal is not None:
+        raise deny("secret-output", *refusal)
+
+
+def _secret_refusal(
+    tool: str | ToolSpec | Command, args: list[str] | None, stdin: str | None
+) -> Refusal | None:
+    try:
+        command = _command(tool, args, stdin)
+    except PolicyDeniedError:  # not a tool: nothing to say about its output
+        return None
+    hook = command.spec.secret_output
+    return hook(command) if hook is not None else None
+
+
+def _command(
+    tool: str | ToolSpec | Command, args: list[str] | None, stdin: str | None = None
+) -> Command:
+    if isinstance(tool, Command):
+        return tool
+    spec = find_tool(tool) if isinstance(tool, str) else tool
+    if spec is None:
+        raise deny(
+            "verb-unknown",
+            shown(str(tool)),
+            "is not a tool k8smcp knows",
+            "use one of the tools k8smcp lists",
+        )
+    return parse_command(spec, list(args or ()), stdin)
+
+
+def _check(ctx: Context) -> None:
+    policy, command = ctx.policy, ctx.command
+    spec, parsed = command.spec, command.parsed
+    rules = spec.rules
+    _check_shell(command.args)
+    server = policy.is_server
+    for flag in parsed.flags:
+        _check_identity(policy, rules, flag)
+    if server or policy.read_only:
+        _check_structure(spec.grammar, parsed)
+    if server:
+        _check_denied(command)
+        for hook in spec.server_checks:
+            hook(ctx)
+        for flag in parsed.flags:
+            _check_interactive(rules, flag)
+    for flag in parsed.flags:
+        _check_flag_files(ctx, rules, flag)
+    for hook in spec.checks:
+        hook(ctx)
+    if policy.read_only and not _read_only(rules, parsed):
+        raise deny(
+            "read-only",
+            command.describe(),
+            "can change the cluster, and this server is read-only (K8SMCP_READ_ONLY)",
+            "use a command that only reads: get, describe, logs, list, status",
+        )
+    if policy.redact_secrets:
+        _check_verbosity(rules, parsed)
+        check_secret_output(command)
 
 
 def _read_only(rules: ToolRules, parsed: Parsed) -> bool:
@@ -179,49 +259,33 @@ def _check_structure(grammar: Grammar, parsed: Parsed) -> None:
         )
 
 
-def _check_command_path(policy: Policy, tool: str, rules: ToolRules, parsed: Parsed) -> None:
-    for end in range(1, len(parsed.path) + 1):
-        entry = rules.denied.get(parsed.path[:end])
+def _check_denied(command: Command) -> None:
+    path = command.parsed.path
+    for end in range(1, len(path) + 1):
+        entry = command.spec.rules.denied.get(path[:end])
         if entry is not None:
             rule, instead = entry
-            raise deny(
-                rule, _describe(tool, parsed.path[:end]), "is refused on this server", instead
-            )
-    if tool == "kubectl" and parsed.path == ("config", "view") and parsed.has("raw", "flatten"):
-        raise deny(
-            "raw-config",
-            "--raw" if parsed.has("raw") else "--flatten",
-            "would print the kubeconfig's credentials",
-            "use `config view` without it (credentials stay redacted)",
-        )
-    if tool == "helm" and parsed.path == ("registry", "login") and not policy.allow_registry_login:
-        raise deny(
-            "registry-login",
-            "helm registry login",
-            "is refused on this server",
-            "pass --username/--password to the command that pulls the chart "
-            "(the operator can set K8SMCP_ALLOW_REGISTRY_LOGIN)",
-        )
-    if tool == "helm" and parsed.has("dependency-update"):
-        raise deny(
-            "url",
-            "--dependency-update",
-            "fetches the repositories a chart names for its dependencies, which the "
-            "address policy cannot check",
-            "use a chart that ships its dependencies in charts/",
-        )
-    if tool == "argocd" and not parsed.has("core"):
-        if parsed.path and parsed.path[:1] not in _ARGOCD_NO_CORE:
-            raise deny(
-                "argocd-core",
-                _describe(tool, parsed.path),
-                "would talk to an Argo CD API server, which needs a login this server "
-                "does not keep",
-                "add --core so argocd uses the kubeconfig's cluster directly",
-            )
+            raise deny(rule, command.describe(path[:end]), "is refused on this server", instead)
 
 
-def _check_interactive(tool: str, rules: ToolRules, parsed: Parsed, flag: Flag) -> None:
+def _check_verbosity(rules: ToolRules, parsed: Parsed) -> None:
+    for flag in parsed.flags:
+        highest = rules.log_levels.get(flag.name)
+        if highest is None or flag.value is None:
+            continue
+        levels = [part.rpartition("=")[2].strip() for part in flag.value.split(",")]
+        if all(_LEVEL.match(level) and int(level) <= highest for level in levels):
+            continue
+        raise deny(
+            "verbosity",
+            flag.spelled,
+            "at this level the client logs API requests and responses, Secret values "
+            "among them, where redaction cannot find them",
+            f"use a level of {highest} or lower",
+        )
+
+
+def _check_interactive(rules: ToolRules, flag: Flag) -> None:
     if flag.name in rules.interactive and not is_false(flag.value):
         raise deny(
             "interactive",
@@ -232,18 +296,17 @@ def _check_interactive(tool: str, rules: ToolRules, parsed: Parsed, flag: Flag) 
         )
 
 
-def _check_flag_files(
-    policy: Policy, tool: str, rules: ToolRules, parsed: Parsed, flag: Flag
-) -> None:
+def _check_flag_files(ctx: Context, rules: ToolRules, flag: Flag) -> None:
+    policy = ctx.policy
     if flag.value is None:
         return
     if flag.name in rules.stdin_files:
         schemes = HTTP_SCHEMES if flag.name in rules.url_files else ()
-        _check_file_value(policy, flag.spelled, flag.value, stdin=True, schemes=schemes)
+        ctx.file(flag.spelled, flag.value, stdin=True, schemes=schemes)
     elif flag.name in rules.files:
-        _check_file_value(policy, flag.spelled, flag.value, stdin=False, schemes=())
+        ctx.file(flag.spelled, flag.value, stdin=False)
     elif flag.name in rules.url_flags:
-        _check_url_value(policy, flag.spelled, flag.value, _OCI)
+        ctx.url(flag.spelled, flag.value, _OCI)
     elif flag.name == "set" and rules.set_path_keys and not policy.allow_local_files:
         key = flag.value.split("=", 1)[0].strip().lower()
         if key in rules.set_path_keys:
@@ -265,68 +328,5 @@ def _check_flag_files(
             )
 
 
-def _check_file_value(
-    policy: Policy, where: str, value: str, *, stdin: bool, schemes: tuple[str, ...]
-) -> None:
-    if stdin and value == "-":
-        return
-    if schemes and looks_like_url(value):
-        _check_url_value(policy, where, value, schemes)
-        return
-    if policy.allow_local_files:
-        return
-    raise deny(
-        "file-path",
-        where,
-        "names a file on the server, which k8smcp does not expose to callers",
-        _STDIN_HINT if stdin else "give the content inline",
-    )
-
-
-def _check_url_value(policy: Policy, where: str, value: str, schemes: tuple[str, ...]) -> None:
-    if not policy.allow_urls:
-        raise deny(
-            "url",
-            where,
-            "fetches a URL, and URL arguments are turned off on this server",
-            "send the content through stdin",
-        )
-    check_url(policy, value, field=where, schemes=schemes)
-
-
-def _check_positionals(policy: Policy, tool: str, parsed: Parsed) -> None:
-    path = parsed.path
-    args = [*parsed.positionals, *parsed.rest]  # after `--` they are still positionals
-    if tool == "helm":
-        if path[:1] in _HELM_CHART_VERBS:
-            for arg in args:
-                _check_chart(policy, _describe(tool, path), arg)
-        elif path == ("repo", "add") and len(args) >= 2:
-            _check_url_value(policy, "helm repo add URL", args[1], HTTP_SCHEMES)
-        elif path == ("push",) and len(args) >= 2:
-            _check_url_value(policy, "helm push REMOTE", args[1], ("oci",))
-    elif tool == "istioctl" and path == ("analyze",):
-        for arg in args:
-            _check_file_value(policy, "istioctl analyze FILE", arg, stdin=True, schemes=())
-    elif tool == "argocd" and path in (("appset", "create"), ("appset", "generate")):
-        for arg in args:
-            _check_file_value(
-                policy, f"{_describe(tool, path)} FILE", arg, stdin=False, schemes=HTTP_SCHEMES
-            )
-
-
-def _check_chart(policy: Policy, where: str, arg: str) -> None:
-    if looks_like_url(arg):
-        _check_url_value(policy, f"{where} CHART", arg, _OCI)
-    elif not _CHART_NAME.match(arg) and not policy.allow_local_files:
-        raise deny(
-            "file-path",
-            f"{where} CHART",
-            f"{shown(arg)!r} is not a chart reference (NAME, REPO/NAME, https:// or oci:// "
-            "URL); a local chart path would read the server's disk",
-            "name the chart with --repo URL, or give an https:// or oci:// URL",
-        )
-
-
-def _describe(tool: str, path: Iterable[str]) -> str:
+def _describe(tool: str, path: tuple[str, ...]) -> str:
     return " ".join((tool, *path))

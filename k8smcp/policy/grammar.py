@@ -1,7 +1,8 @@
 """The shapes of the per-CLI tables: Grammar (command line) and ToolRules (refusals).
 
 Grammar says which commands and aliases a CLI has and which flags take values; ToolRules
-says what the server level refuses. The tables themselves live in ``policy/tools/``.
+says what the server level refuses. Each tool's ToolSpec (``k8smcp.tools``) carries
+both; the built-in tools' tables live in ``policy/tools/``.
 
 The tables follow the pinned versions (kubectl 1.37 from its ``--help``; helm v4.3,
 istioctl 1.31-dev and argocd v3.6 from their sources). They need not list every flag:
@@ -126,6 +127,8 @@ class ToolRules:
     read_only: frozenset[Path]  # paths (and everything under them) that cannot write
     # --set keys whose value is a path on the server (istioctl installPackagePath)
     set_path_keys: frozenset[str] = frozenset()
+    # log-level flags -> the highest level that logs no API bodies (``-v``, ``--vmodule``)
+    log_levels: Mapping[str, int] = field(default_factory=dict)
 
 
 def paths(*specs: str) -> frozenset[Path]:

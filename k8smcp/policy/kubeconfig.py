@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from k8smcp.policy.address import HTTP_SCHEMES, check_url
+from k8smcp.policy.address import HTTP_SCHEMES, Lookups, check_url
 from k8smcp.policy.base import Policy, deny, shown
 
 # Fields whose value is a path on the host that runs the CLI.
@@ -54,28 +54,54 @@ _EXEC_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _PATH_ARG = re.compile(r"(^|=)(/|~|\.\.?/)|^\.\.?$|://")
 
 
-def check_kubeconfig(policy: Policy, data: dict[str, Any]) -> None:
+def check_kubeconfig(
+    policy: Policy, data: dict[str, Any], *, lookups: Lookups | None = None
+) -> None:
     """Refuse a kubeconfig (already parsed to a dict) that the policy forbids.
 
-    Checks ``clusters[].cluster`` (files, ``server``, ``proxy-url``) and
-    ``users[].user`` (files, ``exec``, ``auth-provider``, impersonation). Resolves
-    host names through ``policy.resolver``, so it may block on DNS: call it off the
-    event loop.
+    Checks ``clusters[].cluster`` (files, ``server``, ``proxy-url``), that every
+    context names a cluster with a server, and ``users[].user`` (files, ``exec``,
+    ``auth-provider``, impersonation).
+
+    Args:
+        policy: the policy in force.
+        data: the parsed kubeconfig.
+        lookups: where to leave the address checks that need DNS (the caller resolves
+            them and calls ``lookups.finish``); None resolves them here with
+            ``policy.resolver``, which may block.
 
     Raises:
         PolicyDeniedError: naming the field path and the rule, never the value.
     """
+    pending = lookups if lookups is not None else Lookups()
+    _check(policy, data, pending)
+    if lookups is None:
+        pending.resolve(policy.resolver)
+
+
+def _check(policy: Policy, data: dict[str, Any], lookups: Lookups) -> None:
     server = policy.is_server
+    servers: dict[str, bool] = {}  # the clusters defined (each with a server, or refused)
     for where, cluster in _entries(data, "clusters", "cluster"):
         if server:
             _no_files(cluster, _CLUSTER_FILES, where, "certificate-authority-data")
-        for key, value in _fields(cluster, "server"):
-            if isinstance(value, str) and value:
+        given = list(_fields(cluster, "server"))
+        for key, value in given or [("server", None)]:
+            if isinstance(value, str) and value.strip():
                 url = value if "://" in value else f"https://{value}"
-                check_url(policy, url, field=f"{where}.{key}")
+                check_url(policy, url, field=f"{where}.{key}", lookups=lookups)
+            else:  # any empty spelling may be the one a decoder keeps
+                _no_server(policy, f"{where}.{key}", lookups)
+        servers[_name(data, where)] = True
         for key, value in _fields(cluster, "proxy-url"):
             if isinstance(value, str) and value:
-                check_url(policy, value, field=f"{where}.{key}", schemes=_PROXY_SCHEMES)
+                check_url(
+                    policy, value, field=f"{where}.{key}", schemes=_PROXY_SCHEMES, lookups=lookups
+                )
+    for where, context in _entries(data, "contexts", "context"):
+        name = next((v for _, v in _fields(context, "cluster") if isinstance(v, str)), "")
+        if name not in servers:
+            _no_server(policy, f"{where}.cluster", lookups)
     for where, user in _entries(data, "users", "user"):
         if server:
             _no_files(user, _USER_FILES, where, "the matching *-data field or token")
@@ -94,7 +120,28 @@ def check_kubeconfig(policy: Policy, data: dict[str, Any]) -> None:
                 _check_exec(policy, value, f"{where}.{key}")
         for key, value in _fields(user, "auth-provider"):
             if value is not None:
-                _check_auth_provider(policy, value, f"{where}.{key}")
+                _check_auth_provider(policy, value, f"{where}.{key}", lookups)
+
+
+def _no_server(policy: Policy, where: str, lookups: Lookups) -> None:
+    """A cluster without a server: kubectl and client-go then use http://localhost:8080."""
+    if policy.is_server:
+        raise deny(
+            "address",
+            where,
+            "names no cluster with a server, so the CLI would fall back to "
+            "http://localhost:8080 on this server",
+            "give every cluster its server URL, and every context a cluster defined here",
+        )
+    check_url(policy, "http://localhost:8080", field=where, lookups=lookups)
+
+
+def _name(data: dict[str, Any], where: str) -> str:
+    """The name of the entry at ``where`` (``clusters[2].cluster``)."""
+    section, _, rest = where.partition("[")
+    entry = data[section][int(rest.partition("]")[0])]
+    name = entry.get("name")
+    return name if isinstance(name, str) else ""
 
 
 def _entries(
@@ -231,7 +278,7 @@ def _env_denied(name: str) -> bool:
     )
 
 
-def _check_auth_provider(policy: Policy, spec: object, where: str) -> None:
+def _check_auth_provider(policy: Policy, spec: object, where: str, lookups: Lookups) -> None:
     if isinstance(spec, dict):
         _ambiguous(spec, where)
     name = spec.get("name") if isinstance(spec, dict) else None
@@ -260,4 +307,4 @@ def _check_auth_provider(policy: Policy, spec: object, where: str) -> None:
         _no_files(config, _OIDC_FILES, f"{where}.config", "idp-certificate-authority-data")
     for key, value in _fields(config, *_OIDC_URLS):
         if isinstance(value, str) and value:
-            check_url(policy, value, field=f"{where}.config.{key}")
+            check_url(policy, value, field=f"{where}.config.{key}", lookups=lookups)

@@ -1,75 +1,78 @@
-"""The tool catalog: one ToolSpec per CLI, registered here as a plugin would register.
+"""The tool catalog: one ToolSpec per CLI (``k8smcp.tools.spec``), and the registry.
 
-A ToolSpec says which binary a tool runs, how to teach a model to use it, how to ask the
-binary for its version and which directories of its own it must find inside the private
-per-call home.
+Registering a tool is one line: a built-in tool is a module of this package named in
+``BUILTIN`` (its ``SPEC``); a plugin is an entry point in the ``k8smcp.tools`` group of
+its own distribution, naming its spec::
+
+    [project.entry-points."k8smcp.tools"]
+    mytool = "mypackage.mytool:SPEC"
+
+The entry point's name must be the spec's name. Nothing else in k8smcp names a tool: the
+policy, the redaction, the MCP tools, the REST routes and the ``--<tool>-bin`` options
+(``bin_options``) all come from here. Specs load on first use, so importing this
+package (``k8smcp --help``) does not import the grammars.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+import importlib
+import os
+import sys
+from dataclasses import dataclass
 
-from k8smcp import binaries
-from k8smcp.errors import BinaryNotFoundError, UnknownToolError
+from k8smcp.errors import UnknownToolError
+from k8smcp.tools.spec import ToolSpec, bin_env
 
+__all__ = ["BUILTIN", "GROUP", "BinOption", "ToolSpec", "bin_options", "catalog", "find_tool"]
+__all__ += ["get_tool", "tool_names"]
 
-def _no_env(home: Path) -> dict[str, str]:
-    return {}
+GROUP = "k8smcp.tools"
+BUILTIN = ("kubectl", "helm", "istioctl", "argocd")
+
+_catalog: dict[str, ToolSpec] | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """One CLI that k8smcp can run."""
+class BinOption:
+    """The ``--<tool>-bin`` option of one tool, as the CLI declares it."""
 
-    name: str
-    title: str
-    description: str
-    version_args: tuple[str, ...]
-    install_hint: str
-    # the flag that selects a namespace when no kubeconfig context can carry it
-    namespace_flag: str = "--namespace"
-    # tool-specific variables pointing its config and cache dirs inside the call's home
-    env: Callable[[Path], dict[str, str]] = field(default=_no_env)
-
-    @property
-    def bin_env(self) -> str:
-        """The variable that overrides where the binary is: K8SMCP_<TOOL>_BIN."""
-        return f"K8SMCP_{self.name.upper()}_BIN"
-
-    def resolve_binary(self, overrides: Mapping[str, str]) -> str:
-        """The absolute path of the binary: an override, beside k8smcp, or on PATH.
-
-        Raises:
-            BinaryNotFoundError: naming the tool and how to install it.
-        """
-        return self.find_binary(overrides).path
-
-    def find_binary(self, overrides: Mapping[str, str]) -> binaries.Found:
-        """The binary and why it was chosen (``k8smcp.binaries.find``).
-
-        Raises:
-            BinaryNotFoundError: naming the tool and how to install it.
-        """
-        wanted = overrides.get(self.name)
-        found = binaries.find(self.name, wanted, self.bin_env)
-        if found is None:
-            where = f"{wanted!r} (from {self.bin_env})" if wanted else "PATH"
-            raise BinaryNotFoundError(
-                f"{self.name} is not installed: not found on {where}. {self.install_hint}",
-                tool=self.name,
-            )
-        return found
+    tool: str
+    flag: str  # --kubectl-bin
+    param: str  # kubectl_bin
+    envvar: str  # K8SMCP_KUBECTL_BIN
+    help: str
 
 
-def _load() -> dict[str, ToolSpec]:
-    from k8smcp.tools import argocd, helm, istioctl, kubectl
+def tool_names() -> tuple[str, ...]:
+    """Every registered tool's name, without loading a spec (cheap: for option tables)."""
+    return (*BUILTIN, *(name for name in _plugins() if name not in BUILTIN))
 
-    return {spec.name: spec for spec in (kubectl.SPEC, helm.SPEC, istioctl.SPEC, argocd.SPEC)}
+
+def bin_options() -> list[BinOption]:
+    """The ``--<tool>-bin`` options, one per registered tool."""
+    return [
+        BinOption(
+            tool=name,
+            flag=f"--{name}-bin",
+            param=f"{name.replace('-', '_')}_bin",
+            envvar=bin_env(name),
+            help=f"{name} binary (a path, or a name looked up on PATH).",
+        )
+        for name in tool_names()
+    ]
 
 
-TOOLS: dict[str, ToolSpec] = _load()
+def catalog() -> dict[str, ToolSpec]:
+    """Every tool's spec by name: the built-ins in ``BUILTIN`` order, then plugins."""
+    global _catalog
+    if _catalog is None:
+        _catalog = _load()
+    return _catalog
+
+
+def find_tool(name: str) -> ToolSpec | None:
+    """The spec of the tool called ``name``, or None."""
+    return catalog().get(name)
 
 
 def get_tool(name: str) -> ToolSpec:
@@ -78,9 +81,60 @@ def get_tool(name: str) -> ToolSpec:
     Raises:
         UnknownToolError: listing the tools there are.
     """
-    try:
-        return TOOLS[name]
-    except KeyError:
+    spec = find_tool(name)
+    if spec is None:
         raise UnknownToolError(
-            f"unknown tool {name!r}: the tools are {', '.join(TOOLS)}", tool=name
-        ) from None
+            f"unknown tool {name!r}: the tools are {', '.join(catalog())}", tool=name
+        )
+    return spec
+
+
+def __getattr__(name: str) -> dict[str, ToolSpec]:
+    if name == "TOOLS":  # the catalog, loaded on first use
+        return catalog()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _plugins() -> dict[str, str]:
+    """Entry point name -> its value (``module:attribute``), not loaded."""
+    if not _group_declared():
+        return {}
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def _group_declared() -> bool:
+    """Whether any distribution on sys.path declares the group.
+
+    A cheap look first: importing importlib.metadata alone costs ``k8smcp --help``
+    10-30 ms, which no one should pay for plugins they do not have.
+    """
+    header = f"[{GROUP}]"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(entry, name, "entry_points.txt")) as file:
+                        if header in file.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
+def _load() -> dict[str, ToolSpec]:
+    found: dict[str, ToolSpec] = {}
+    refs = {name: f"{__name__}.{name}:SPEC" for name in BUILTIN}
+    refs.update({k: v for k, v in _plugins().items() if k not in refs})
+    for name, ref in refs.items():
+        module, _, attribute = ref.partition(":")
+        spec = getattr(importlib.import_module(module), attribute or "SPEC")
+        if not isinstance(spec, ToolSpec) or spec.name != name:
+            raise TypeError(f"{GROUP} entry point {name!r} ({ref}) is not the ToolSpec {name!r}")
+        found[name] = spec
+    return found

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from k8smcp.tools import ToolSpec
+from k8smcp.policy.tools import argocd as policy
+from k8smcp.tools.spec import ToolSpec
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -23,7 +24,13 @@ kubeconfig instead of logging in to an Argo CD server. Examples:
   app get my-app --core
   app diff my-app --core
 The namespace Argo CD runs in is the kubeconfig context's namespace: set `namespace`.""",
+    example="app list --core",
     version_args=("version", "--client", "--short"),
     install_hint="Install the argocd CLI (https://argo-cd.readthedocs.io/en/stable/cli_installation/).",
     env=_env,
+    grammar=policy.GRAMMAR,
+    rules=policy.RULES,
+    server_checks=(policy.core_mode,),
+    checks=(policy.appset_files,),
+    expects_secrets=policy.expects_secrets,
 )

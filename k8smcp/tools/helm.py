@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from k8smcp.tools import ToolSpec
+from k8smcp.policy.tools import helm as policy
+from k8smcp.tools.spec import ToolSpec
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -28,7 +29,14 @@ never run by a shell. Examples:
 Every call starts from an empty helm home: a `repo add` does not persist between calls,
 so name the chart repository with `--repo URL` in the same command. Values come inline
 with `--set key=value` or through `stdin` with `-f -`.""",
+    example="list -A",
     version_args=("version", "--short"),
     install_hint="Install helm v4 (https://helm.sh/docs/intro/install/).",
     env=_env,
+    grammar=policy.GRAMMAR,
+    rules=policy.RULES,
+    server_checks=(policy.registry_login, policy.dependency_update),
+    checks=(policy.chart_arguments,),
+    secret_output=policy.secret_output,
+    expects_secrets=policy.expects_secrets,
 )

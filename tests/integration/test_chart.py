@@ -104,6 +104,9 @@ def restricted(cluster_a: Cluster, namespace: str) -> str:
 
 
 def values_file(tmp_path: Path, values: dict[str, Any]) -> str:
+    """``values`` as a file; the chart's required answer (which clusters) added if missing."""
+    if not values.get("config", {}).get("allowedServers"):
+        values = {"anyServer": True, **values}
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(values))
     return str(path)
@@ -206,6 +209,8 @@ def test_rendered_objects_follow_the_values(helm: Helm, tmp_path: Path) -> None:
     [
         (["--set", "config.readOnlyy=true"], "config.readOnlyy is not a k8smcp setting"),
         (["--set", "auth.enabled=false"], "set auth.insecureNoAuth=true as well"),
+        ([], "which clusters may this server reach?"),
+        (["--set", "anyServer=false"], "config.allowedServers"),
     ],
 )
 def test_bad_values_fail_the_render(helm: Helm, args: list[str], message: str) -> None:

@@ -28,6 +28,7 @@ class Case:
     command: str  # the arguments after the tool name, as a client sends them
     kubeconfig: str  # YAML text
     expected_rule: str
+    stdin: str | None = None  # what the call sends on stdin, if anything
 
     @property
     def kubeconfig_b64(self) -> str:
@@ -73,6 +74,7 @@ def load(canary_port: int, marker_dir: str | Path, path: Path = CORPUS) -> list[
                 command=fill(raw["command"]),
                 kubeconfig=text,
                 expected_rule=raw["expected_rule"],
+                stdin=fill(raw.get("stdin")),
             )
         )
     return cases

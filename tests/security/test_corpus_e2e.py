@@ -123,6 +123,10 @@ def descendants(pid: int) -> list[str]:
     return found
 
 
+def _stdin(case: Case) -> dict[str, str]:
+    return {} if case.stdin is None else {"stdin": case.stdin}
+
+
 async def _send_all(server: Server, run: Run) -> None:
     limit = anyio.Semaphore(PARALLEL)
 
@@ -130,7 +134,7 @@ async def _send_all(server: Server, run: Run) -> None:
         async with limit:
             response = await http.post(
                 f"{server.url}/tools/{case.tool}",
-                json={"command": case.command},
+                json={"command": case.command, **_stdin(case)},
                 headers={"X-Kubeconfig": case.kubeconfig_b64},
             )
         try:
@@ -147,7 +151,7 @@ async def _send_all(server: Server, run: Run) -> None:
             async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
                 async with Client(streamable_http_client(server.mcp_url, http_client=http)) as c:
                     for case in cases:
-                        arguments = {"command": case.command}
+                        arguments = {"command": case.command, **_stdin(case)}
                         if as_argument:
                             arguments["kubeconfig"] = case.kubeconfig_b64
                         result = await c.call_tool(case.tool, arguments)

@@ -285,7 +285,7 @@ def test_doctor_judges_what_call_sends_without_running_the_plugin(tmp_path: Path
     data = config({"exec": plugin_exec(record, "--token", "t")})
     path = tmp_path / "config"
     path.write_text(yaml.safe_dump(data))
-    checks = doctor.check_kubeconfig(path=path, context="prod")
+    checks = doctor.check_local_kubeconfig(path=path, context="prod")
     by_name = {c.name: c for c in checks}
     assert by_name["exec plugin"].status == "ok"
     assert "runs here for k8smcp call" in by_name["exec plugin"].detail
@@ -309,6 +309,6 @@ def test_doctor_warns_about_a_plugin_that_is_not_installed(tmp_path: Path) -> No
     }
     path = tmp_path / "config"
     path.write_text(yaml.safe_dump(config({"exec": spec})))
-    checks = doctor.check_kubeconfig(path=path, context="prod")
+    checks = doctor.check_local_kubeconfig(path=path, context="prod")
     plugin = next(c for c in checks if c.name == "exec plugin")
     assert plugin.status == "warn" and "brew install it" in plugin.detail

@@ -26,8 +26,8 @@ from k8smcp.policy import (
     check_url,
     is_read_only,
 )
-from k8smcp.policy.tools import GRAMMARS
 from k8smcp.policy.tools.kubectl import GRAMMAR as KUBECTL
+from k8smcp.tools import TOOLS
 
 ADDRESSES = {
     "api.example.com": ["203.0.113.10"],
@@ -1102,7 +1102,7 @@ def test_kubectl_global_flag_table_matches_kubectl_options():
 
 
 def test_every_grammar_resolves_its_aliases_to_real_commands():
-    for grammar in GRAMMARS.values():
+    for grammar in (spec.grammar for spec in TOOLS.values()):
         for parent, aliases in grammar.aliases.items():
             node: Any = grammar.commands
             for part in parent:

@@ -48,7 +48,7 @@ def _rule(check) -> str | None:
 def test_case_is_refused_with_its_rule(case):
     args = split_command(get_tool(case.tool), case.command)
     config = kubeconfig.parse(case.kubeconfig.encode(), max_bytes=DEFAULT_MAX_KUBECONFIG_BYTES)
-    by_command = _rule(lambda: check_command(POLICY, case.tool, args))
+    by_command = _rule(lambda: check_command(POLICY, case.tool, args, stdin=case.stdin))
     by_kubeconfig = _rule(lambda: check_kubeconfig(POLICY, config.data))
     assert (by_command, by_kubeconfig).count(None) == 1, (by_command, by_kubeconfig)
     assert (by_command or by_kubeconfig) == case.expected_rule
@@ -57,9 +57,9 @@ def test_case_is_refused_with_its_rule(case):
 def test_corpus_is_big_unique_and_covers_every_rule():
     assert len(CASES) >= 200
     assert len({c.id for c in CASES}) == len(CASES)
-    # read-only is an operator mode, and secret-output a check of redaction mode
-    # (tests/unit/test_secrets.py, tests/security/test_redaction_e2e.py), not of this policy
-    assert {c.expected_rule for c in CASES} == set(RULES) - {"read-only", "secret-output"}
+    # read-only is an operator mode; secret-output and verbosity are the rules of
+    # redaction mode, on at server level
+    assert {c.expected_rule for c in CASES} == set(RULES) - {"read-only"}
     assert {c.tool for c in CASES} == {"kubectl", "helm", "istioctl", "argocd"}
     assert min(Counter(c.tool for c in CASES).values()) >= 15
 

@@ -12,15 +12,18 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from k8smcp.errors import PolicyDeniedError
 from k8smcp.policy import Policy, check_command, check_url
-from k8smcp.policy.tools import GRAMMARS, TOOL_RULES
+from k8smcp.tools import TOOLS
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-POLICY = Policy.server(resolver=lambda host: ["203.0.113.7"])
+# The benign pieces include output that redaction cannot read (`-ojsonpath` with `-f -`,
+# helm --debug): the rules of redaction mode have their own properties below.
+POLICY = Policy.server(resolver=lambda host: ["203.0.113.7"], redact_secrets=False)
+REDACTING = Policy.server(resolver=lambda host: ["203.0.113.7"])
 
 # Benign pieces per tool: (global flags valid before the command, commands, flags after)
 BENIGN: dict[str, tuple[list[list[str]], list[list[str]], list[list[str]]]] = {
@@ -98,12 +101,12 @@ CORE = {"argocd": ["--core"]}
 
 
 def _denied_flags(tool: str) -> list[str]:
-    rules = TOOL_RULES[tool]
+    rules = TOOLS[tool].rules
     return sorted(rules.target | rules.impersonation | rules.binary)
 
 
 def _shorts_for(tool: str, name: str) -> list[str]:
-    grammar = GRAMMARS[tool]
+    grammar = TOOLS[tool].grammar
     return sorted(
         {k for k, v in grammar.global_shorts.items() if v == name}
         | {k for k, v in grammar.local_shorts.items() if v == name}
@@ -118,7 +121,7 @@ value_text = st.text(alphabet=st.sampled_from("abcxyz019:/._=@-"), min_size=1, m
 @st.composite
 def spelled_denied_flag(draw, tool: str) -> list[str]:
     """One denied flag of ``tool`` in one of its spellings, as argument tokens."""
-    grammar = GRAMMARS[tool]
+    grammar = TOOLS[tool].grammar
     name = draw(st.sampled_from(_denied_flags(tool)))
     value = draw(value_text)
     takes_value = grammar.takes_value(name)
@@ -183,7 +186,7 @@ def test_a_denied_flag_never_passes(tool, data):
 @given(data=st.data())
 def test_a_denied_flag_in_arbitrary_token_soup_never_passes(tool, data):
     """Random tokens (flags of every kind, words, `-`), then a denied flag somewhere."""
-    grammar = GRAMMARS[tool]
+    grammar = TOOLS[tool].grammar
     known = sorted(
         grammar.global_value | grammar.global_bool | grammar.local_value | grammar.local_bool
     )
@@ -256,3 +259,154 @@ def test_link_local_addresses_never_pass(address, form, scheme):
     url = f"{scheme}://{form.format(v4=address)}:443/x"
     with pytest.raises(PolicyDeniedError):
         check_url(POLICY, url, field="server")
+
+
+# --- issue 14: redaction mode, loopback, audit redaction, clusters without a server ---
+
+LEVEL_FLAGS = {
+    "kubectl": ["-v={n}", "-v {n}", "-v{n}", "--v={n}", "--V={n}", "--v {n}", "--vmodule=*={n}"],
+    "helm": ["--v={n}", "--v {n}", "-v {n}", "--vmodule=round_trippers={n}", "--V={n}"],
+    "istioctl": ["--vklog={n}", "--vklog {n}", "--VKLOG={n}"],
+}
+
+
+@pytest.mark.parametrize("tool", sorted(LEVEL_FLAGS))
+@SETTINGS
+@given(data=st.data())
+def test_a_log_level_that_prints_bodies_never_passes_with_redaction(tool, data):
+    pieces = data.draw(benign_command(tool))
+    try:  # some benign pieces print what redaction cannot read (`-ojsonpath` with `-f -`)
+        check_command(REDACTING, tool, pieces)
+    except PolicyDeniedError:
+        assume(False)
+    spelled = data.draw(st.sampled_from(LEVEL_FLAGS[tool]))
+    high = data.draw(st.integers(min_value=7, max_value=99).map(str) | st.sampled_from(["+8", "x"]))
+    low = data.draw(st.integers(min_value=0, max_value=6).map(str))
+    at = data.draw(st.integers(min_value=1, max_value=len(pieces)))
+    if pieces[at - 1] in _value_flags(tool):  # not between a flag and its value
+        at -= 1
+    for level, refused in ((high, True), (low, False)):
+        args = [*pieces[:at], *spelled.format(n=level).split(), *pieces[at:]]
+        try:
+            check_command(REDACTING, tool, args)
+        except PolicyDeniedError as exc:
+            assert refused and exc.extra["rule"] == "verbosity", (args, exc)
+        else:
+            assert not refused, args
+        check_command(POLICY, tool, args)  # without redaction, any level is fine
+
+
+def _value_flags(tool: str) -> set[str]:
+    grammar = TOOLS[tool].grammar
+    return {
+        f"-{letter}" for letter, name in grammar.shorts(("x",)).items() if grammar.takes_value(name)
+    } | {f"--{name}" for name in grammar.global_value | grammar.local_value}
+
+
+SECRET_WORDS = ["secret", "secrets", "Secret", "SECRETS", "secrets.v1.", "secret.v1"]
+TEXT_FORMATS = [
+    "jsonpath={.data}",
+    "jsonpath-as-json={.data}",
+    "go-template={{.data}}",
+    "custom-columns=V:.data",
+    "template",
+]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_secret_values_as_text_never_pass_with_redaction_in_any_spelling(data):
+    word = data.draw(st.sampled_from(SECRET_WORDS))
+    resource = data.draw(
+        st.sampled_from([word, f"{word}/db", f"pods,{word}", f"configmaps,{word}/db"])
+    )
+    fmt = data.draw(st.sampled_from(TEXT_FORMATS))
+    if fmt == "template":
+        output = ["--template={{.data}}"] if data.draw(st.booleans()) else ["-o", "template"]
+        output += ["--template", "{{.data}}"] if output[0] == "-o" else []
+    else:
+        output = data.draw(
+            st.sampled_from([["-o", fmt], [f"-o{fmt}"], [f"--output={fmt}"], [f"-o={fmt}"]])
+        )
+    before = data.draw(st.lists(st.sampled_from([["-n", "a"], ["-A"], ["-l", "x=y"]]), max_size=2))
+    flags = [arg for piece in before for arg in piece]
+    if data.draw(st.booleans()):  # after `--` the words are still resources
+        args = ["get", *flags, *output, "--", resource]
+    else:
+        args = ["get", resource, *flags, *output]
+    with pytest.raises(PolicyDeniedError) as denied:
+        check_command(REDACTING, "kubectl", args)
+    assert denied.value.extra["rule"] == "secret-output", args
+    safe = [a.replace(fmt, "yaml") if fmt != "template" else a for a in args]
+    if fmt != "template":
+        check_command(REDACTING, "kubectl", safe)  # the same as yaml is redacted instead
+
+
+LOOPBACK = st.one_of(
+    st.integers(min_value=0, max_value=2**24 - 1).map(
+        lambda n: str(ipaddress.IPv4Address((127 << 24) | n))
+    ),
+    st.just("[::1]"),
+    st.integers(min_value=0, max_value=2**24 - 1).map(
+        lambda n: f"[::ffff:{ipaddress.IPv4Address((127 << 24) | n)}]"
+    ),
+    st.just("[64:ff9b::7f00:1]"),
+    st.just("[2002:7f00:1::]"),
+)
+
+
+@SETTINGS
+@given(host=LOOPBACK, scheme=st.sampled_from(["http", "https"]))
+def test_loopback_never_passes_when_serving_beyond_loopback(host, scheme):
+    url = f"{scheme}://{host}:6443/"
+    beyond = Policy.server(allow_loopback=False, resolver=lambda name: ["127.0.0.1"])
+    with pytest.raises(PolicyDeniedError, match="loopback"):
+        check_url(beyond, url, field="server")
+    check_url(POLICY, url, field="server")  # on loopback only, the host's own clusters pass
+    with pytest.raises(PolicyDeniedError, match="loopback"):
+        check_url(beyond, f"{scheme}://api.example.test:6443/", field="server")  # by name
+
+
+SECRET_KEY = st.builds(
+    lambda prefix, word, suffix: f"{prefix}{word}{suffix}",
+    st.sampled_from(["", "DB_", "db.", "MY-", "app_"]),
+    st.sampled_from(["PASSWORD", "password", "Token", "SECRET", "API_KEY", "apiKey", "PASS"]),
+    st.sampled_from(["", "_FILE_CONTENT", "2", ".value"]),
+)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_secret_looking_key_value_never_reaches_the_audit_line(data):
+    from k8smcp.redact import redact_argv
+
+    key = data.draw(SECRET_KEY)
+    value = "v4lue-" + data.draw(st.text(alphabet="abcXYZ019+/=", min_size=4, max_size=12))
+    where = data.draw(
+        st.sampled_from(
+            [
+                ["set", "env", "deploy/x", f"{key}={value}"],
+                ["run", "x", "--image=i", f"--env={key}={value}"],
+                ["run", "x", "--env", f"{key}={value}"],
+                ["exec", "pod", "--", "env", f"{key}={value}", "sh"],
+                ["install", "r", "c", "--set", f"a=b,{key}={value}"],
+            ]
+        )
+    )
+    assert value not in " ".join(redact_argv(where))
+
+
+@SETTINGS
+@given(
+    key=st.sampled_from(["server", "Server", "SERVER", "sErVeR"]),
+    value=st.sampled_from(["", " ", "\t", None]),
+)
+def test_a_cluster_without_a_server_never_passes(key, value):
+    from k8smcp.policy import check_kubeconfig
+    from tests.conftest import make_kubeconfig
+
+    config = make_kubeconfig("https://10.0.0.1:6443")
+    cluster = config["clusters"][0]["cluster"]
+    cluster[key] = value
+    with pytest.raises(PolicyDeniedError, match="localhost:8080"):
+        check_kubeconfig(POLICY, config)

@@ -10,18 +10,18 @@ from k8smcp.redact import redact_argv
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["get", "pods", "--token=abc"], ["get", "pods", "--token=***"]),
-        (["get", "--token", "abc", "pods"], ["get", "--token", "***", "pods"]),
-        (["login", "--password", "pw"], ["login", "--password", "***"]),
-        (["x", "--kube-token=t"], ["x", "--kube-token=***"]),
-        (["app", "list", "--auth-token", "t"], ["app", "list", "--auth-token", "***"]),
+        (["get", "pods", "--token=abc"], ["get", "pods", "--token=<redacted>"]),
+        (["get", "--token", "abc", "pods"], ["get", "--token", "<redacted>", "pods"]),
+        (["login", "--password", "pw"], ["login", "--password", "<redacted>"]),
+        (["x", "--kube-token=t"], ["x", "--kube-token=<redacted>"]),
+        (["app", "list", "--auth-token", "t"], ["app", "list", "--auth-token", "<redacted>"]),
         (
             ["create", "secret", "generic", "s", "--from-literal=pass=hunter2"],
-            ["create", "secret", "generic", "s", "--from-literal=pass=***"],
+            ["create", "secret", "generic", "s", "--from-literal=pass=<redacted>"],
         ),
         (
             ["install", "x", "--set", "image.tag=1,db.password=pw,apiKey=k"],
-            ["install", "x", "--set", "image.tag=1,db.password=***,apiKey=***"],
+            ["install", "x", "--set", "image.tag=1,db.password=<redacted>,apiKey=<redacted>"],
         ),
         (
             ["registry", "login", "--password-stdin", "r"],

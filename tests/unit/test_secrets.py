@@ -16,14 +16,10 @@ import pytest
 import yaml
 
 from k8smcp.errors import PolicyDeniedError, error_body
-from k8smcp.secrets import (
-    REDACTED,
-    RULE,
-    WITHHELD,
-    check_secret_output,
-    redact_secrets,
-    secret_output_allowed,
-)
+from k8smcp.policy import check_secret_output, secret_output_allowed
+from k8smcp.secrets import REDACTED, WITHHELD, redact_secrets
+
+RULE = "secret-output"
 
 PASSWORD = "aHVudGVyMg=="  # base64 of hunter2
 PLAIN = "hunter2"

@@ -150,6 +150,9 @@ redactSecrets: K8SMCP_REDACT_SECRETS
 {{- else }}
 {{- fail "auth.enabled=false: the server refuses to listen beyond loopback without a token; set auth.insecureNoAuth=true as well if a proxy in front of it authenticates every request" }}
 {{- end }}
+{{- if not (or .Values.config.allowedServers .Values.anyServer) }}
+{{- fail "which clusters may this server reach? List their API servers in config.allowedServers (hostnames such as *.example.com, or CIDRs), or set anyServer=true to allow every address the server's policy allows (never loopback, link-local or cloud metadata)" }}
+{{- end }}
 {{- with .Values.defaultKubeconfig.existingSecret }}
 - name: K8SMCP_KUBECONFIG_B64
   valueFrom:

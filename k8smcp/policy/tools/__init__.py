@@ -1,13 +1,5 @@
-"""Per-CLI tables: one module per tool, each with a GRAMMAR and the server-level RULES.
+"""The built-in tools' policy tables: one module per CLI.
 
-Adding a tool here is adding a module with both, and listing it below.
+Each has a GRAMMAR, the server-level RULES and the hooks of its special cases. Each tool's ToolSpec
+(``k8smcp.tools.<tool>``) refers to them; nothing here is a registry.
 """
-
-from __future__ import annotations
-
-from k8smcp.policy.grammar import Grammar, ToolRules
-from k8smcp.policy.tools import argocd, helm, istioctl, kubectl
-
-_MODULES = (kubectl, helm, istioctl, argocd)
-GRAMMARS: dict[str, Grammar] = {m.GRAMMAR.tool: m.GRAMMAR for m in _MODULES}
-TOOL_RULES: dict[str, ToolRules] = {m.GRAMMAR.tool: m.RULES for m in _MODULES}

@@ -1,8 +1,13 @@
-"""argocd v3.6: commands and flags (from its source), and what server level refuses."""
+"""argocd v3.6: commands and flags (from its source), server refusals, hooks.
+
+The hooks of its special cases (``--core``, ApplicationSet files, manifests).
+"""
 
 from __future__ import annotations
 
+from k8smcp.policy.address import HTTP_SCHEMES
 from k8smcp.policy.grammar import Grammar, ToolRules, paths, tree, words
+from k8smcp.policy.hooks import Command, Context
 
 GRAMMAR = Grammar(
     tool="argocd",
@@ -157,3 +162,31 @@ RULES = ToolRules(
         "help",
     ),
 )
+
+
+_NO_CORE = paths("version", "completion", "help")
+
+
+def core_mode(ctx: Context) -> None:
+    """Without ``--core`` argocd talks to an Argo CD API server, which needs a login."""
+    parsed = ctx.parsed
+    if not parsed.has("core") and parsed.path and parsed.path[:1] not in _NO_CORE:
+        raise ctx.deny(
+            "argocd-core",
+            ctx.command.describe(),
+            "would talk to an Argo CD API server, which needs a login this server does not keep",
+            "add --core so argocd uses the kubeconfig's cluster directly",
+        )
+
+
+def appset_files(ctx: Context) -> None:
+    """``appset create|generate FILE...`` reads files or fetches URLs."""
+    path = ctx.parsed.path
+    if path in (("appset", "create"), ("appset", "generate")):
+        for arg in (*ctx.parsed.positionals, *ctx.parsed.rest):
+            ctx.file(f"{ctx.command.describe()} FILE", arg, stdin=False, schemes=HTTP_SCHEMES)
+
+
+def expects_secrets(command: Command) -> bool:
+    """``app manifests`` prints an application's manifests, Secrets among them."""
+    return command.parsed.path[:2] == ("app", "manifests")

@@ -1,8 +1,12 @@
-"""istioctl 1.31: commands and flags (from its source), and what server level refuses."""
+"""istioctl 1.31: commands and flags (from its source), server refusals, a hook.
+
+The hook of its special case (``analyze FILE``).
+"""
 
 from __future__ import annotations
 
 from k8smcp.policy.grammar import Grammar, ToolRules, paths, tree, words
+from k8smcp.policy.hooks import Context
 
 GRAMMAR = Grammar(
     tool="istioctl",
@@ -127,6 +131,7 @@ RULES = ToolRules(
     ),
     url_flags=frozenset(),
     interactive=frozenset(),
+    log_levels={"vklog": 6},  # client-go's klog: 8 and up log response bodies
     denied={
         ("dashboard",): ("verb-denied", "it port-forwards and opens a browser on the server"),
         ("bug-report",): ("verb-denied", "it writes an archive on the server"),
@@ -163,3 +168,11 @@ RULES = ToolRules(
         ),
     ),
 )
+
+
+def analyze_files(ctx: Context) -> None:
+    """``analyze FILE...`` reads files (``-`` is stdin)."""
+    parsed = ctx.parsed
+    if parsed.path == ("analyze",):
+        for arg in (*parsed.positionals, *parsed.rest):
+            ctx.file("istioctl analyze FILE", arg, stdin=True)

@@ -1,8 +1,23 @@
-"""kubectl 1.37: commands and flags (from its --help and options), and server refusals."""
+"""kubectl 1.37: commands and flags (from its --help and options), server refusals, hooks.
+
+The hooks of its special cases (``config view --raw``, Secrets printed as text).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
 from k8smcp.policy.grammar import Grammar, ToolRules, paths, tree, words
+from k8smcp.policy.hooks import Command, Context, Refusal
+from k8smcp.policy.parse import Parsed
+
+try:  # libyaml is ~10x faster; PyYAML without it works the same
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 GRAMMAR = Grammar(
     tool="kubectl",
@@ -167,6 +182,8 @@ RULES = ToolRules(
     ),
     url_flags=frozenset(),
     interactive=frozenset({"stdin", "tty", "interactive", "edit"}),
+    # -v=7 adds request headers, 8 and 9 response bodies (Secrets among them)
+    log_levels={"v": 6, "vmodule": 6},
     denied={
         ("proxy",): ("verb-denied", "it opens a listening proxy on the server"),
         ("port-forward",): ("verb-denied", "it opens listening ports on the server"),
@@ -214,3 +231,103 @@ RULES = ToolRules(
         "help",
     ),
 )
+
+
+# --- hooks ---------------------------------------------------------------------------
+
+# formats kubectl prints as JSON/YAML (redacted) or without values at all
+_SAFE_FORMATS = frozenset({"", "json", "yaml", "kyaml", "name", "wide"})
+_STRUCTURED = frozenset({"json", "yaml", "kyaml"})
+
+
+def raw_config(ctx: Context) -> None:
+    """``config view --raw``/``--flatten`` prints the kubeconfig's credentials."""
+    parsed = ctx.parsed
+    if parsed.path == ("config", "view") and parsed.has("raw", "flatten"):
+        raise ctx.deny(
+            "raw-config",
+            "--raw" if parsed.has("raw") else "--flatten",
+            "would print the kubeconfig's credentials",
+            "use `config view` without it (credentials stay redacted)",
+        )
+
+
+def secret_output(command: Command) -> Refusal | None:
+    """Why the command would print Secret values as text (jsonpath on Secrets, ...)."""
+    parsed = command.parsed
+    if parsed.path[:2] == ("set", "env") and parsed.has("resolve"):
+        return (
+            "--resolve",
+            "prints the values of the Secrets the variables reference",
+            "list without --resolve, or read the Secret with -o yaml (redacted)",
+        )
+    fmt = output_format(parsed)
+    if fmt in _SAFE_FORMATS or parsed.path[:1] == ("explain",):
+        return None
+    where = f"-o {fmt}"
+    problem = "would print Secret values as text, where they cannot be redacted"
+    instead = "use -o yaml or -o json (values redacted, keys shown), or describe"
+    if _names_secrets(parsed):
+        return (where, problem, instead)
+    sources = [f.value for f in parsed.flags if f.name in ("filename", "kustomize")]
+    if not sources:
+        return None
+    if all(source == "-" for source in sources) and command.stdin is not None:
+        if not holds_secret(command.stdin):
+            return None
+    return (where, f"on -f/-k content that may hold Secrets {problem}", instead)
+
+
+def expects_secrets(command: Command) -> bool:
+    """Structured output (``-o json``/``yaml``, ``--raw``) about Secrets or files."""
+    parsed = command.parsed
+    structured = (
+        output_format(parsed) in _STRUCTURED
+        or any(flag.name == "raw" for flag in parsed.flags)
+        or parsed.path[:2] == ("apply", "view-last-applied")
+    )
+    named = any("secret" in unquote(arg).lower() for arg in command.args)
+    files = any(flag.name in ("filename", "kustomize") for flag in parsed.flags)
+    return structured and (named or files)
+
+
+def output_format(parsed: Parsed) -> str:
+    """The output format asked for, lower case, without its template (``jsonpath``)."""
+    fmt = ""
+    for flag in parsed.flags:
+        if flag.name == "output" and flag.value is not None:
+            fmt = flag.value
+    if not fmt and any(flag.name == "template" for flag in parsed.flags):
+        fmt = "go-template"  # kubectl's rule: --template without -o means go-template
+    return fmt.partition("=")[0].strip().lower()
+
+
+def _names_secrets(parsed: Parsed) -> bool:
+    # after `--` the words are still resources: `get -o jsonpath=... -- secret db`
+    for word in (*parsed.path, *parsed.positionals, *parsed.rest):
+        for item in word.lower().split(","):
+            if item.partition("/")[0].partition(".")[0] in ("secret", "secrets"):
+                return True
+    return False
+
+
+def holds_secret(text: str) -> bool:
+    """True when manifests in ``text`` name a Secret, or do not parse (so they might).
+
+    Any ``kind`` spelling counts, with or without ``data``: kubectl reads the live object.
+    """
+    try:
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return True
+    stack: list[Any] = docs
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if str(key).lower() == "kind" and "secret" in str(value).lower():
+                    return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
