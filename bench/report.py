@@ -338,6 +338,12 @@ def markdown(results: dict[str, Any]) -> str:
             lines += ["", "Notes:", ""] + [f"- **{n}**: {w}" for n, w in why]
     lines += _failed("peers", parts)
 
+    if "tokens" in parts and "rows" in parts["tokens"]:
+        from bench.parts.tokens import markdown as tokens_markdown
+
+        lines += tokens_markdown(parts["tokens"])
+    lines += _failed("tokens", parts)
+
     if "profile" in parts and "loads" in parts["profile"]:
         lines += ["", "## Where the server's time goes"]
         for pr in parts["profile"]["loads"]:

@@ -57,6 +57,12 @@ class ToolRequest(BaseModel):
         default=None, description="Base64 kubeconfig (the X-Kubeconfig header takes precedence)"
     )
     context: str | None = Field(default=None, description="Kubeconfig context to use")
+    max_bytes: int | None = Field(
+        default=None, gt=0, description="Most bytes of stdout to return (no limit unless set)"
+    )
+    offset: int | None = Field(
+        default=None, ge=0, description="Read-only commands: stdout from this byte on"
+    )
 
 
 class ToolResponse(BaseModel):
@@ -199,6 +205,8 @@ def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[
                 context=body.context,
                 client=request.client.host if request.client else "-",
                 entry="rest",
+                max_bytes=body.max_bytes,
+                offset=body.offset,
             )
         )
         # Already the ToolResponse shape (response_model documents it): sent as it is,

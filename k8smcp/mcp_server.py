@@ -34,7 +34,8 @@ INSTRUCTIONS = """k8smcp runs kubectl, helm, istioctl and argocd against a Kuber
 Each tool takes `command`: the arguments after the binary's name, e.g. `get pods -n web`.
 The cluster is the one of the kubeconfig: the X-Kubeconfig header of the HTTP connection,
 the `kubeconfig` argument (base64), or the one the server was started with.
-Manifests and values go in `stdin` (`apply -f -`); there is no shell, so no pipes."""
+Manifests and values go in `stdin` (`apply -f -`). No shell runs: `|` pipes only into
+grep, head, tail, wc, sort, uniq, cut and jq."""
 
 
 class CommandResult(BaseModel):
@@ -83,10 +84,13 @@ def _rules(service: Service) -> str:
     """What every tool description adds about this server's own rules and limits."""
     settings = service.settings
     rules = [
-        "No shell runs: pipes, redirections, `;` and `$(...)` do not work; filter with "
-        "selectors and -o jsonpath instead.",
+        "No shell runs (no `;`, `>`, `$(...)`), but `|` pipes into grep, head, tail, wc, "
+        "sort, uniq, cut and jq.",
+        f"An answer shows at most `max_bytes` of stdout (default {settings.output_budget}, "
+        f"at most {settings.max_output_budget}); a cut one says how to narrow the command "
+        "or read on with `offset`.",
         "Manifests and values come inline: put them in `stdin` and use `-f -`.",
-        f"stdout and stderr are each capped at {settings.max_output_bytes} bytes "
+        f"A command's stdout and stderr are each capped at {settings.max_output_bytes} bytes "
         "(truncated=true says output was cut); commands are killed after `timeout` "
         f"seconds (default {settings.default_timeout:g}, at most {settings.max_timeout:g}).",
     ]
@@ -108,6 +112,8 @@ def _prompt(name: str, title: str, fn: Callable[..., str]) -> Prompt:
 
 def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
     max_timeout = service.settings.max_timeout
+    budget = service.settings.output_budget
+    max_budget = service.settings.max_output_budget
 
     async def run_tool(
         command: Annotated[
@@ -132,6 +138,13 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
         context: Annotated[
             str | None, Field(description="Kubeconfig context to use instead of the current one")
         ] = None,
+        max_bytes: Annotated[
+            int, Field(gt=0, le=max_budget, description="Most bytes of stdout to return")
+        ] = budget,
+        offset: Annotated[
+            int | None,
+            Field(ge=0, description="Read-only commands: the next part from this byte on"),
+        ] = None,
     ) -> Annotated[CallToolResult, CommandResult]:
         headers = ctx.headers
         sent = headers.get(KUBECONFIG_HEADER) if headers else None
@@ -147,6 +160,8 @@ def _tool_function(service: Service, spec: ToolSpec) -> ToolFn:
             context=context,
             client=peer.host if peer else "stdio",
             entry="mcp_http" if request is not None else "stdio",
+            max_bytes=max_bytes,
+            offset=offset,
         )
         work = service.call_tool(call)
         meta = ctx.request_context.meta

@@ -32,6 +32,8 @@ async def test_lists_the_four_tools_with_their_schemas() -> None:
         "timeout",
         "kubeconfig",
         "context",
+        "max_bytes",
+        "offset",
     }
     assert set(kubectl.output_schema["properties"]) == {
         "exit_code",
