@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import TypeAdapter, ValidationError
 
 from k8smcp.errors import (
     AuthenticationError,
@@ -22,7 +23,7 @@ from k8smcp.errors import (
     ServerUnreachableError,
     error_class_for_code,
 )
-from k8smcp.service import ToolResult
+from k8smcp.models import ToolResult
 
 _MAX_EVENT_BYTES = 64 * 1024 * 1024
 _TIMEOUT_MARGIN = 30.0
@@ -109,16 +110,12 @@ async def call(
     if "exit_code" not in data:
         text = " ".join(getattr(c, "text", "") for c in result.content).strip()
         raise RemoteError(text or f"the server gave no result for tool {tool!r}")
-    return ToolResult(
-        tool=tool,
-        argv=[tool, *args],
-        exit_code=int(data["exit_code"]),
-        stdout=str(data.get("stdout", "")),
-        stderr=str(data.get("stderr", "")),
-        truncated=bool(data.get("truncated")),
-        timed_out=bool(data.get("timed_out")),
-        duration_ms=int(data.get("duration_ms", 0)),
-    )
+    first = result.content[0] if result.content else None
+    stdout = getattr(first, "text", "")  # sent once, as the first text block
+    try:
+        return TypeAdapter(ToolResult).validate_python({**data, "stdout": stdout})
+    except ValidationError as exc:
+        raise RemoteError(f"the server's answer for tool {tool!r} is not a k8smcp result") from exc
 
 
 async def list_tools(url: str, *, token: str | None = None) -> list[dict[str, str]]:
