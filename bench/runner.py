@@ -16,7 +16,7 @@ from typing import Any
 from bench import env, report
 from bench.context import MAX_OUTPUT_BYTES, Bench, discovery_cache_present
 
-PARTS = ("latency", "throughput", "discovery", "startup", "memory", "peers", "profile")
+PARTS = ("latency", "throughput", "discovery", "startup", "memory", "peers", "profile", "wire")
 
 
 def main(args: Any) -> int:
