@@ -30,7 +30,7 @@ from k8smcp.errors import (
 )
 from k8smcp.mcp_server import build_server
 from k8smcp.metrics import Metrics
-from k8smcp.models import ErrorBody, ToolRequest, ToolResult, ToolStatus
+from k8smcp.models import ErrorBody, ToolRequest, ToolResult, ToolStatus, describe_problems
 from k8smcp.service import Service, ToolCall
 from k8smcp.tools import TOOLS, ToolSpec
 
@@ -80,7 +80,7 @@ def build_app(service: Service) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(_describe(err) for err in exc.errors())
+        problems = describe_problems(exc.errors(), ignore=("body",))
         return await on_error(request, InvalidRequestError(f"invalid request body: {problems}"))
 
     @app.get("/metrics", tags=["server"], response_class=Response)
@@ -134,29 +134,14 @@ def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[
         request: Request,
         x_kubeconfig: Annotated[str | None, Header(description="Base64 kubeconfig")] = None,
     ) -> Response:
-        result = await service.call_tool(
-            ToolCall(
-                tool=spec.name,
-                command=body.command,
-                namespace=body.namespace,
-                stdin=body.stdin,
-                timeout=body.timeout,
-                kubeconfig=x_kubeconfig or body.kubeconfig,
-                context=body.context,
-                client=request.client.host if request.client else "-",
-                entry="rest",
-            )
-        )
+        peer = request.client.host if request.client else "-"
+        call = ToolCall.of(spec.name, body, header=x_kubeconfig, client=peer, entry="rest")
+        result = await service.call_tool(call)
         # Already the ToolResult shape (response_model documents it): sent as it is,
         # not validated and serialized again, which a 2 MB stdout would pay twice.
         return Response(json.dumps(result.to_dict()), media_type="application/json")
 
     return run
-
-
-def _describe(err: Any) -> str:
-    where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-    return f"{where}: {err.get('msg', 'invalid')}"
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")

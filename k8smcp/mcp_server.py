@@ -54,7 +54,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from k8smcp import __version__
 from k8smcp.errors import BinaryNotFoundError, InvalidRequestError, K8sMcpError, error_body
-from k8smcp.models import ErrorBody, ToolRequest, ToolResult
+from k8smcp.models import ErrorBody, ToolRequest, ToolResult, describe_problems
 from k8smcp.prompts import PROMPTS, PromptSpec
 from k8smcp.service import Service, ToolCall
 from k8smcp.tools import TOOLS, ToolSpec
@@ -185,21 +185,16 @@ class McpServer:
         try:
             request = _REQUEST.validate_python(params.arguments or {})
         except ValidationError as exc:
-            return error_result(InvalidRequestError(_invalid_arguments(exc)))
+            problems = describe_problems(exc.errors(include_url=False, include_input=False))
+            message = f"invalid arguments: {problems} (the arguments are {_ARGUMENTS})"
+            return error_result(InvalidRequestError(message))
         http_request = ctx.request
-        sent = http_request.headers.get(KUBECONFIG_HEADER) if http_request is not None else None
-        peer = getattr(http_request, "client", None)
-        call = ToolCall(
-            tool=spec.name,
-            command=request.command,
-            namespace=request.namespace,
-            stdin=request.stdin,
-            timeout=request.timeout,
-            kubeconfig=sent or request.kubeconfig,
-            context=request.context,
-            client=peer.host if peer else "stdio",
-            entry="mcp_http" if http_request is not None else "stdio",
-        )
+        if http_request is None:
+            call = ToolCall.of(spec.name, request, header=None, client="stdio", entry="stdio")
+        else:
+            sent = http_request.headers.get(KUBECONFIG_HEADER)
+            peer = http_request.client.host if http_request.client else "-"
+            call = ToolCall.of(spec.name, request, header=sent, client=peer, entry="mcp_http")
         key = (_caller(ctx), str(ctx.request_id))
         with anyio.CancelScope() as scope:
             self._in_flight[key] = scope
@@ -359,20 +354,6 @@ def _caller(ctx: ServerRequestContext[Any]) -> str:
         return "token:" + hashlib.sha256(token.encode()).hexdigest()
     peer = getattr(request, "client", None)
     return f"peer:{peer.host if peer else '-'}"
-
-
-def _invalid_arguments(exc: ValidationError) -> str:
-    """Bad arguments in one line: which, and what is wrong; never the library's dump."""
-    problems = []
-    for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in err["loc"]) or "arguments"
-        if err["type"] == "unexpected_keyword_argument":
-            problems.append(f"{where}: unknown argument")
-        elif err["type"] == "missing":
-            problems.append(f"{where}: required")
-        else:
-            problems.append(f"{where}: {err['msg'].lower()}")
-    return f"invalid arguments: {'; '.join(problems)} (the arguments are {_ARGUMENTS})"
 
 
 async def _with_progress(ctx: ServerRequestContext[Any], work: Awaitable[ToolResult]) -> ToolResult:

@@ -11,6 +11,7 @@ unknown fields are refused and each attribute's docstring becomes its descriptio
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -94,6 +95,25 @@ class ToolStatus:
     path: str | None
     version: str | None
     detail: str | None = None
+
+
+def describe_problems(errors: Sequence[Mapping[str, Any]], ignore: tuple[str, ...] = ()) -> str:
+    """A validation's errors in one line, which field and what is wrong: never a dump.
+
+    ``errors`` is pydantic's ``ValidationError.errors()``; ``ignore`` drops location parts
+    (FastAPI's ``body``).
+    """
+    problems = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ignore) or "body"
+        kind = err.get("type")
+        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            problems.append(f"{where}: unknown argument")
+        elif kind == "missing":
+            problems.append(f"{where}: required")
+        else:
+            problems.append(f"{where}: {str(err.get('msg', 'invalid')).lower()}")
+    return "; ".join(problems)
 
 
 def ran(*, tool: str, argv: list[str], exit_code: int, timed_out: bool, **rest: Any) -> ToolResult:

@@ -16,7 +16,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from k8smcp.errors import (
     KubeconfigMissingError,
 )
 from k8smcp.executor import Executor, Invocation
-from k8smcp.models import ToolResult, ToolStatus
+from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import check_command, check_kubeconfig
 from k8smcp.redact import redact_argv
 from k8smcp.secrets import check_secret_output, redact_secrets
@@ -62,6 +62,16 @@ class ToolCall:
     context: str | None = None
     client: str = "-"  # who asked, for the audit line: a peer address, "stdio", "cli"
     entry: str = "-"  # the door it came through: rest, mcp_http, stdio, cli
+
+    @classmethod
+    def of(
+        cls, tool: str, request: ToolRequest, *, header: str | None, client: str, entry: str
+    ) -> ToolCall:
+        """The call a front end's ``request`` asks for; a kubeconfig ``header`` wins."""
+        fields = asdict(request)
+        if header:
+            fields["kubeconfig"] = header
+        return cls(tool=tool, client=client, entry=entry, **fields)
 
 
 @dataclass(frozen=True, slots=True)
