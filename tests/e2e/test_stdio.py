@@ -60,6 +60,7 @@ async def test_lists_the_four_tools_with_their_schemas(fake_cli: Path) -> None:
         description = tool.description or ""
         assert "No shell runs" in description and "`stdin`" in description
         assert "capped at 1048576 bytes" in description
+        assert "cannot be read" not in description  # stdio: local files are allowed
 
 
 async def test_launch_kubeconfig_is_used_when_the_call_sends_none() -> None:
