@@ -34,15 +34,24 @@ def py1_python() -> Path:
 def plan(transport: str, **target: Any) -> dict[str, Any]:
     """What a driver does: the calls, the large output, the watch to cancel."""
     marker = f"conformance-{uuid.uuid4().hex[:12]}"
+    bad_kubeconfig = {"command": "get ns", "kubeconfig": "@@@"}
+    # Over HTTP the X-Kubeconfig header wins over the argument: the bad one goes on a
+    # connection without the header, as does the call that sends no kubeconfig at all.
+    bare = transport == "http"
     return {
         "transport": transport,
         **target,
         "marker": marker,
+        "bare_calls": (
+            {"missing_kubeconfig": {"command": "get ns"}, "invalid_kubeconfig": bad_kubeconfig}
+            if bare
+            else {}
+        ),
         "calls": {
             "ok": {"command": "get ns default -o name"},
             "failing": {"command": "get ns k8smcp-conformance-missing"},
             "denied": {"command": "delete ns default"},
-            "invalid_kubeconfig": {"command": "get ns", "kubeconfig": "@@@"},
+            **({} if bare else {"invalid_kubeconfig": bad_kubeconfig}),
             "invalid_command": {"command": "get 'ns"},
             "invalid_request": {"command": "get pods", "namespace": "Not_Valid"},
             "unknown_argument": {"command": "get ns", "bogus": 1},
@@ -102,7 +111,7 @@ def check(out: dict[str, Any], *, transport: str) -> None:
     assert prompts["debug_crashloop_pod"] == [["pod", True, True], ["namespace", False, True]]
 
     ok = out["ok"]
-    assert ok.get("isError") is False and ok["texts"] == ["namespace/default"], ok
+    assert ok.get("isError") is False and ok["texts"] == ["namespace/default\n"], ok
     assert ok["structured"]["exit_code"] == 0 and "stdout" not in ok["structured"]
 
     failing = out["failing"]
@@ -147,7 +156,7 @@ def check(out: dict[str, Any], *, transport: str) -> None:
     assert cancel["childBefore"] >= 1, cancel
     assert cancel["goneMs"] is not None and cancel["goneMs"] <= 1000, cancel
     after = out["after_cancel"]
-    assert after.get("isError") is False and after["texts"] == ["namespace/default"], after
+    assert after.get("isError") is False and after["texts"] == ["namespace/default\n"], after
 
     if transport == "http":
         text = _refused(out["missing_kubeconfig"], "missing_kubeconfig")

@@ -52,7 +52,6 @@ def test_streamable_http(
         "http",
         url=http_server.mcp_url,
         headers={"X-Kubeconfig": cluster_a.kubeconfig_b64()},
-        bare_url=True,
         **options,
     )
     out = scenario.run_driver(_argv(kind, request), the_plan, http_server_env(http_server))

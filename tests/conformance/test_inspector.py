@@ -30,7 +30,11 @@ def inspect(door: list[str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         cwd=HERE,
-        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/root"),
+            "MCP_INSPECTOR_SECRET_STORE": "memory",  # no OS keychain here; nothing to keep
+        },
     )
 
 
@@ -38,9 +42,10 @@ def inspect(door: list[str], *args: str) -> subprocess.CompletedProcess[str]:
 def door(request: pytest.FixtureRequest, node: str, cluster_a: Cluster) -> list[str]:
     if request.param == "http":
         server: Server = request.getfixturevalue("http_server")
-        return ["--header", f"X-Kubeconfig: {cluster_a.kubeconfig_b64()}", server.mcp_url]
+        header = f"X-Kubeconfig: {cluster_a.kubeconfig_b64()}"
+        return ["--transport", "http", "--server-url", server.mcp_url, "--header", header]
     target: dict[str, Any] = request.getfixturevalue("stdio_target")
-    env = [f"-e=PATH={target['env']['PATH']}", f"-e=HOME={target['env']['HOME']}"]
+    env = ["-e", f"PATH={target['env']['PATH']}", "-e", f"HOME={target['env']['HOME']}"]
     return [*env, "--", target["command"], *target["args"]]
 
 

@@ -103,7 +103,11 @@ async def open_session(stack: Any, headers: dict[str, str]) -> Session:
         http = await stack.enter_async_context(
             httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60, read=300))
         )
-        target = streamable_http_client(PLAN["url"], http_client=http)
+        # The SDK refuses an SSE event over 1 MiB by default, and a full-cap answer (1 MiB
+        # of stdout in JSON) is a little more: raise it as `k8smcp call` does (client.py).
+        target = streamable_http_client(
+            PLAN["url"], http_client=http, max_sse_event_size=64 * 1024 * 1024
+        )
     client = await stack.enter_async_context(Client(target, mode=PLAN.get("mode", "auto")))
     init = {
         "protocolVersion": client.protocol_version,
@@ -220,10 +224,11 @@ async def main() -> dict[str, Any]:
             "outcome": outcome,
         }
         out["after_cancel"] = await s.call("kubectl", PLAN["calls"]["ok"])
-    if PLAN.get("bare_url"):
+    if PLAN["bare_calls"]:
         async with AsyncExitStack() as stack:
             bare = await open_session(stack, {})
-            out["missing_kubeconfig"] = await bare.call("kubectl", PLAN["calls"]["ok"])
+            for step, args in PLAN["bare_calls"].items():
+                out[step] = await bare.call("kubectl", args)
     return out
 
 

@@ -144,9 +144,11 @@ out.progress_cancel = {
 };
 out.after_cancel = await call(client, "kubectl", plan.calls.ok);
 
-if (plan.bare_url) {
+if (Object.keys(plan.bare_calls).length > 0) {
   const bare = await connect({});
-  out.missing_kubeconfig = await call(bare, "kubectl", plan.calls.ok);
+  for (const [step, args] of Object.entries(plan.bare_calls)) {
+    out[step] = await call(bare, "kubectl", args);
+  }
   await bare.close();
 }
 await client.close();
