@@ -38,7 +38,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         old = Path(tmp) / "before"
         _extract(base, old)
         for label, pythonpath in (("before", str(old)), ("after", None)):
-            env = bench.k8smcp_env("on", K8SMCP_MAX_OUTPUT_BYTES=str(CAP))
+            env = bench.k8smcp_env("on") | {"K8SMCP_MAX_OUTPUT_BYTES": str(CAP)}
             if pythonpath:
                 env["PYTHONPATH"] = pythonpath
             server = Server(env=env, log=bench.ws.dir("logs") / f"serve-wire-{label}.log")
