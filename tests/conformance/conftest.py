@@ -27,12 +27,6 @@ cluster_a = integration.cluster_a
 unavailable = integration.unavailable
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/conformance" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture(scope="session")
 def node() -> str:
     path = shutil.which("node")

@@ -18,6 +18,8 @@ from tests.conformance import scenario
 from tests.conftest import Server
 from tests.testbed import Cluster
 
+pytestmark = pytest.mark.integration
+
 CLIENTS = {
     "ts-sdk-1.17": ("node", {"sdk": "sdk-1-17"}),
     "ts-sdk-1.32": ("node", {"sdk": "sdk-1-latest"}),

@@ -20,6 +20,8 @@ from tests.conformance.scenario import HERE, NODE_MODULES
 from tests.conftest import Server
 from tests.testbed import Cluster
 
+pytestmark = pytest.mark.integration
+
 TOOL_IS_ERROR = 5  # the Inspector's exit code for a result with isError: true
 
 
