@@ -27,6 +27,9 @@ cluster_a = integration.cluster_a
 unavailable = integration.unavailable
 
 
+READY_TIMEOUT = 120  # seconds: the suite runs many servers and clients on shared CI machines
+
+
 @pytest.fixture(scope="session")
 def node() -> str:
     path = shutil.which("node")
@@ -59,7 +62,7 @@ def http_server(
 ) -> Iterator[Server]:
     """``k8smcp serve --read-only``: server level, the kubeconfig in X-Kubeconfig."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    server = Server("--read-only", env=server_env, log=log)
+    server = Server("--read-only", env=server_env, log=log, ready_timeout=READY_TIMEOUT)
     yield server
     server.stop()
 

@@ -13,13 +13,15 @@ import json
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import K8SMCP, b64, k8smcp_env, make_kubeconfig, pid_alive
+from tests.conformance.conftest import READY_TIMEOUT
+from tests.conftest import K8SMCP, Server, b64, k8smcp_env, make_kubeconfig, pid_alive
 
 LEGACY = "2025-06-18"
 TOKEN_A, TOKEN_B = "conformance-token-a", "conformance-token-b"
@@ -58,7 +60,7 @@ def test_stdio_answers_a_line_that_is_not_json_once_and_keeps_serving() -> None:
 
 
 @pytest.fixture
-def hang_server(start_server: Any, fake_cli: Path, tmp_path: Path) -> Any:
+def hang_server(fake_cli: Path, tmp_path: Path) -> Iterator[Server]:
     """A server whose kubectl is the fake CLI, with two callers' tokens."""
     env = k8smcp_env(
         K8SMCP_KUBECTL_BIN=str(fake_cli),
@@ -66,9 +68,9 @@ def hang_server(start_server: Any, fake_cli: Path, tmp_path: Path) -> Any:
         FAKE_PIDS=str(tmp_path / "pids"),
         K8SMCP_AUTH_TOKEN=f"{TOKEN_A},{TOKEN_B}",
     )
-    server = start_server(env=env)
-    server.pids = tmp_path / "pids"
-    return server
+    server = Server(env=env, log=tmp_path / "serve.log", ready_timeout=READY_TIMEOUT)
+    yield server
+    server.stop()
 
 
 def _headers(token: str) -> dict[str, str]:
@@ -105,8 +107,10 @@ def _sample(metrics: str, name: str) -> float:
     return total
 
 
-def test_a_cancel_on_its_own_post_stops_only_the_same_callers_call(hang_server: Any) -> None:
-    url = hang_server.mcp_url
+def test_a_cancel_on_its_own_post_stops_only_the_same_callers_call(
+    hang_server: Server, tmp_path: Path
+) -> None:
+    url, pids = hang_server.mcp_url, tmp_path / "pids"
     call = {
         "jsonrpc": "2.0",
         "id": 7,
@@ -122,10 +126,10 @@ def test_a_cancel_on_its_own_post_stops_only_the_same_callers_call(hang_server: 
     caller = threading.Thread(target=run_call)
     caller.start()
     deadline = time.monotonic() + 20
-    while not (hang_server.pids.exists() and hang_server.pids.read_text()):
+    while not (pids.exists() and pids.read_text()):
         assert time.monotonic() < deadline, "the fake CLI never started"
         time.sleep(0.05)
-    parent, grandchild = map(int, hang_server.pids.read_text().split())
+    parent, grandchild = map(int, pids.read_text().split())
     assert _sample(_metrics(hang_server), "k8smcp_calls_in_flight") == 1
 
     def cancel(token: str) -> httpx.Response:
