@@ -210,7 +210,7 @@ class Server:
     """A real ``k8smcp serve`` process on a free loopback port."""
 
     def __init__(
-        self, *args: str, env: dict[str, str], log: Path, ready_timeout: float = 30
+        self, *args: str, env: dict[str, str], log: Path, ready_timeout: float = 90
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
