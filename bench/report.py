@@ -338,6 +338,27 @@ def markdown(results: dict[str, Any]) -> str:
             lines += ["", "Notes:", ""] + [f"- **{n}**: {w}" for n, w in why]
     lines += _failed("peers", parts)
 
+    if "wire" in parts and "rows" in parts["wire"]:
+        w = parts["wire"]
+        lines += [
+            "",
+            "## Bytes on the wire for a 1 MiB answer",
+            "",
+            f"`kubectl {w['command']}` cut at the {w['cap']} byte output cap, one raw JSON-RPC "
+            f"call; before: k8smcp at {w['base']}, after: this checkout.",
+            "",
+            "| door | before: bytes | after: bytes | after / before | stdout copies before / after |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        before, after = w["rows"]["before"], w["rows"]["after"]
+        for door in ("http_legacy", "http_modern", "stdio"):
+            b, a = before[door], after[door]
+            lines.append(
+                f"| {door} | {b['wire_bytes']:,} | {a['wire_bytes']:,} | "
+                f"{a['wire_bytes'] / b['wire_bytes']:.2f}x | {b['stdout_copies']} / {a['stdout_copies']} |"
+            )
+    lines += _failed("wire", parts)
+
     if "profile" in parts and "loads" in parts["profile"]:
         lines += ["", "## Where the server's time goes"]
         for pr in parts["profile"]["loads"]:

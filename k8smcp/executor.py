@@ -1,4 +1,4 @@
-"""The only place k8smcp starts processes: an argument list in, a Completed out.
+"""The only place k8smcp starts processes: an argument list in, a ToolResult out.
 
 Each call gets a private directory (0700) that holds the kubeconfig (0600) and serves as
 the child's HOME, with every config and cache directory the CLIs use pointed inside it.
@@ -32,6 +32,7 @@ import anyio
 import anyio.abc
 
 from k8smcp.errors import BinaryNotFoundError, BusyError
+from k8smcp.models import ToolResult, ran
 from k8smcp.redact import redact_argv
 
 logger = logging.getLogger(__name__)
@@ -61,19 +62,6 @@ class Invocation:
     cache_dir: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Completed:
-    """What a process did. ``exit_code`` is 124 when k8smcp killed it on timeout."""
-
-    argv: list[str]
-    exit_code: int
-    stdout: str
-    stderr: str
-    truncated: bool
-    timed_out: bool
-    duration_ms: int
-
-
 class Executor:
     """Runs invocations, at most ``max_concurrency`` at a time in this process.
 
@@ -97,7 +85,7 @@ class Executor:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         return self._limiter
 
-    async def execute(self, inv: Invocation) -> Completed:
+    async def execute(self, inv: Invocation) -> ToolResult:
         """Run ``inv`` to completion, timeout or cancellation.
 
         Raises:
@@ -146,7 +134,7 @@ class Executor:
                 self._files.remove(spare)
         return Path(await anyio.to_thread.run_sync(_make_workdir, kubeconfig))
 
-    async def _run(self, inv: Invocation, workdir: Path) -> Completed:
+    async def _run(self, inv: Invocation, workdir: Path) -> ToolResult:
         env = dict(inv.env)
         env.update(home_env(workdir))
         env.update(inv.tool_env(Path(env["HOME"])))
@@ -191,7 +179,8 @@ class Executor:
         stderr = err.text("stderr")
         if timed_out:
             stderr += f"\n[k8smcp: killed after the {inv.timeout:g}s timeout]\n"
-        return Completed(
+        return ran(  # the service names the tool; here, the binary's name stands in
+            tool=shown[0],
             argv=shown,
             exit_code=exit_code,
             stdout=out.text("stdout"),
@@ -235,13 +224,32 @@ class _Capped:
             self.dropped += max(0, len(chunk) - max(room, 0))
 
     def text(self, name: str) -> str:
-        text = self.buffer.decode(errors="replace")
+        kept = whole_characters(self.buffer) if self.dropped else self.buffer
+        text = kept.decode(errors="replace")
         if self.dropped:
             text += (
                 f"\n[k8smcp: {name} truncated at {self.cap} bytes; "
                 f"{self.dropped} more bytes dropped (K8SMCP_MAX_OUTPUT_BYTES)]\n"
             )
         return text
+
+
+def whole_characters(data: bytes | bytearray) -> bytes | bytearray:
+    """``data`` without a UTF-8 character that the cap cut in two (at most 3 bytes go)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # not a continuation byte: where the last character starts
+            need = (
+                2
+                if byte >> 5 == 0b110
+                else 3
+                if byte >> 4 == 0b1110
+                else 4
+                if byte >> 3 == 0b11110
+                else 1
+            )
+            return data[:-back] if need > back else data
+    return data
 
 
 async def _feed(stream: anyio.abc.ByteSendStream, data: bytes) -> None:

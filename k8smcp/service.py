@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import anyio
 import anyio.to_thread
 
 from k8smcp import kubeconfig as kc
@@ -34,6 +35,7 @@ from k8smcp.errors import (
     KubeconfigMissingError,
 )
 from k8smcp.executor import Executor, Invocation
+from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import Command, Lookups, check_command, check_kubeconfig, parse_command
 from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
@@ -61,40 +63,27 @@ class ToolCall:
     client: str = "-"  # who asked, for the audit line: a peer address, "stdio", "cli"
     entry: str = "-"  # the door it came through: rest, mcp_http, stdio, cli
 
-
-@dataclass(frozen=True, slots=True)
-class ToolResult:
-    """What a command did, in the shape every front end reports."""
-
-    tool: str
-    argv: list[str]
-    exit_code: int
-    stdout: str
-    stderr: str
-    truncated: bool
-    timed_out: bool
-    duration_ms: int
-
-    @property
-    def ok(self) -> bool:
-        """True when the command exited 0 within its timeout."""
-        return self.exit_code == 0 and not self.timed_out
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form, with ``ok`` first."""
-        return {"ok": self.ok, **asdict(self)}
+    @classmethod
+    def of(
+        cls, tool: str, request: ToolRequest, *, header: str | None, client: str, entry: str
+    ) -> ToolCall:
+        """The call a front end's ``request`` asks for; a kubeconfig ``header`` wins."""
+        fields = asdict(request)
+        if header:
+            fields["kubeconfig"] = header
+        return cls(tool=tool, client=client, entry=entry, **fields)
 
 
 @dataclass(frozen=True, slots=True)
-class ToolStatus:
-    """Whether a tool's binary is there, and which version it is."""
+class Finished:
+    """How one call ended, for an Observer."""
 
     tool: str
-    available: bool
-    path: str | None
-    version: str | None
-    detail: str | None = None
-    source: str | None = None  # why this binary: K8SMCP_<TOOL>_BIN, beside k8smcp, PATH
+    entry: str
+    outcome: str  # ok, failed, timeout, denied, error or cancelled
+    seconds: float
+    rule: str | None = None  # the policy rule of a denial
+    truncated: bool = False
 
 
 class Observer(Protocol):
@@ -103,17 +92,8 @@ class Observer(Protocol):
     def started(self) -> None:
         """A call came in."""
 
-    def finished(
-        self,
-        *,
-        tool: str,
-        entry: str,
-        outcome: str,
-        seconds: float,
-        rule: str | None = None,
-        truncated: bool = False,
-    ) -> None:
-        """A call ended: ok, failed, timeout, denied or error."""
+    def finished(self, call: Finished) -> None:
+        """A call ended, however it ended (cancelled too)."""
 
 
 class Service:
@@ -150,6 +130,12 @@ class Service:
             result = await self._call(call, audit)
         except K8sMcpError as exc:
             audit.refused(exc)
+            raise
+        except anyio.get_cancelled_exc_class():  # the executor has killed the child
+            audit.ended("cancelled")
+            raise
+        except BaseException:  # a bug: still one audit line, and the gauge comes down
+            audit.ended("error")
             raise
         audit.ran(result)
         return result
@@ -196,16 +182,7 @@ class Service:
         # always parsed, since the cut may have fallen between a Secret's data and kind.
         if self.settings.redact_secrets and (completed.truncated or "Secret" in stdout):
             stdout = await _redact(command, stdout)
-        return ToolResult(
-            tool=spec.name,
-            argv=completed.argv,
-            exit_code=completed.exit_code,
-            stdout=stdout,
-            stderr=completed.stderr,
-            truncated=completed.truncated,
-            timed_out=completed.timed_out,
-            duration_ms=completed.duration_ms,
-        )
+        return replace(completed, tool=spec.name, stdout=stdout)
 
     async def aclose(self) -> None:
         """Finish what calls left to do in the background (removing their directories)."""
@@ -304,18 +281,28 @@ class Service:
             return self._parsed(call.kubeconfig, call.context, max_bytes)
         default = self.settings.default_kubeconfig
         if self.settings.mode == "server" and not self.settings.allow_default_kubeconfig:
-            raise KubeconfigMissingError(
-                "no kubeconfig sent: send it base64-encoded in the X-Kubeconfig header "
-                "or the kubeconfig field"
-            )
+            raise KubeconfigMissingError(_NO_KUBECONFIG.get(call.entry, _NO_KUBECONFIG["rest"]))
         if default is None:
-            if self.settings.mode == "server":
+            if self.settings.mode == "server" or call.entry == "stdio":
+                # stdio: kubectl without one would ask localhost:8080, a confusing answer
                 raise KubeconfigMissingError(
-                    "no kubeconfig sent, and the server found no default kubeconfig at start"
+                    _NO_KUBECONFIG[call.entry]
+                    if call.entry == "stdio"
+                    else "no kubeconfig sent, and the server found no default kubeconfig at start"
                 )
             return None
         return default.with_context(call.context)
 
+
+# What a caller with no kubeconfig is told, by door: never to paste one into arguments.
+_NO_KUBECONFIG = {
+    "mcp_http": "no kubeconfig was sent: the user must configure the MCP client to send the "
+    "cluster's kubeconfig, base64-encoded, in the X-Kubeconfig header",
+    "stdio": "k8smcp stdio found no kubeconfig when it started (--kubeconfig, KUBECONFIG or "
+    "~/.kube/config): the user must configure one and restart the server",
+    "rest": "no kubeconfig sent: send it base64-encoded in the X-Kubeconfig header "
+    "or the kubeconfig field",
+}
 
 _PARSED_MAX_CHARS = 16 * 1024  # a kubeconfig with a few clusters is 4-12 KiB of base64
 
@@ -395,15 +382,20 @@ class _Audit:
         outcome = "denied" if exc.code == "denied" else "error"
         self._write(outcome, error=exc.code, rule=exc.extra.get("rule"))
 
+    def ended(self, outcome: str) -> None:
+        self._write(outcome)
+
     def _write(self, outcome: str, **fields: Any) -> None:
         if self.observer is not None:
             self.observer.finished(
-                tool=self.call.tool,
-                entry=self.call.entry,
-                outcome=outcome,
-                seconds=time.monotonic() - self.started,
-                rule=fields.get("rule"),
-                truncated=bool(fields.get("truncated")),
+                Finished(
+                    tool=self.call.tool,
+                    entry=self.call.entry,
+                    outcome=outcome,
+                    seconds=time.monotonic() - self.started,
+                    rule=fields.get("rule"),
+                    truncated=bool(fields.get("truncated")),
+                )
             )
         if not audit.isEnabledFor(logging.INFO):
             return

@@ -155,7 +155,8 @@ class McpEntry(Entry):
         data = result.structured_content or {}
         if "exit_code" not in data:
             return Outcome(-1, "", str(data.get("detail", "")), error=data.get("error", "unknown"))
-        return Outcome(data["exit_code"], data["stdout"], data["stderr"])
+        stdout = result.content[0].text  # sent once, as the first text block
+        return Outcome(data["exit_code"], stdout, data["stderr"])
 
     def close(self) -> None:
         self.stack.close()
