@@ -32,6 +32,9 @@ class ToolSpec:
     namespace_flag: str = "--namespace"
     # tool-specific variables pointing its config and cache dirs inside the call's home
     env: Callable[[Path], dict[str, str]] = field(default=_no_env)
+    # confined children may open TCP connections to the egress proxy only (k8smcp.confine);
+    # False for a CLI that serves itself on a random loopback port, which port rules can't allow
+    confine_tcp: bool = True
 
     @property
     def bin_env(self) -> str:

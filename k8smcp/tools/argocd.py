@@ -26,4 +26,6 @@ The namespace Argo CD runs in is the kubeconfig context's namespace: set `namesp
     version_args=("version", "--client", "--short"),
     install_hint="Install the argocd CLI (https://argo-cd.readthedocs.io/en/stable/cli_installation/).",
     env=_env,
+    # --core starts an API server (and miniredis) on random loopback ports and dials them
+    confine_tcp=False,
 )

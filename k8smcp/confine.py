@@ -1,0 +1,256 @@
+"""Landlock confinement of each child: its own directory, the CLIs' files, the proxy port.
+
+A confined child writes only inside its call directory (and its cluster's discovery
+cache), reads only what the CLIs need, and opens TCP connections only to k8smcp's egress
+proxy (``k8smcp.egress``).
+
+The rules are applied to a short-lived thread that then starts the child (vfork/exec, as
+any start); the child and everything it starts inherit them, and nothing else in k8smcp
+is touched. See SECURITY.md ("Confinement") for what this closes and what it leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from k8smcp import landlock
+from k8smcp.errors import K8sMcpError, KubeconfigError, UsageError
+from k8smcp.policy import Policy
+from k8smcp.policy.address import check_host
+
+MIN_ABI = 4  # TCP port rules (Linux 6.7)
+
+# Read (and execute) only: binaries, libraries, CA bundles, name resolution, time zones.
+SYSTEM_READ = (
+    "/usr",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/bin",
+    "/sbin",
+    "/etc/ssl",
+    "/etc/pki",
+    "/etc/ca-certificates",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/localtime",
+    "/etc/mime.types",
+    "/etc/passwd",
+    "/etc/group",
+    "/dev/urandom",
+    "/dev/random",
+    # what the Go runtime reads at start (huge pages, CPU limits); never /proc/<pid>
+    "/sys/kernel/mm/transparent_hugepage",
+    "/sys/fs/cgroup",
+    "/proc/sys/kernel",
+    "/proc/sys/net/core/somaxconn",
+)
+DEV_NULL = "/dev/null"
+_WRITE_ALL = (1 << 16) - 1  # every file right; the ruleset keeps those its ABI knows
+_SCOPES = landlock.SCOPE_ABSTRACT_UNIX_SOCKET | landlock.SCOPE_SIGNAL
+# A URL argument naming a loopback host, which Go clients never send through a proxy.
+_LOOPBACK_URL = re.compile(
+    r"(?:^|=)(https?)://(?:[^/@\s]*@)?(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::(\d{1,5}))?(?:[/?#]|$)",
+    re.I,
+)
+
+
+def unavailable_reason() -> str | None:
+    """Why children cannot be confined on this kernel, or None when they can."""
+    abi = landlock.abi_version()
+    if abi == 0:
+        return (
+            "the kernel offers no Landlock (Linux 5.13+ with landlock in the lsm= list, "
+            "not blocked by seccomp)"
+        )
+    if abi < MIN_ABI:
+        return f"the kernel offers Landlock ABI {abi}; TCP rules need ABI {MIN_ABI} (Linux 6.7+)"
+    return None
+
+
+def require() -> None:
+    """Refuse when children cannot be confined here.
+
+    Raises:
+        UsageError: naming the missing mechanism and the opt-out.
+    """
+    reason = unavailable_reason()
+    if reason is not None:
+        raise UsageError(
+            f"cannot confine the CLIs k8smcp runs: {reason}. Run on a kernel with "
+            "Landlock ABI 4+, or pass --no-confine (K8SMCP_CONFINE=false) to run them "
+            "unconfined (SECURITY.md, Confinement)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Confinement:
+    """What one child may touch.
+
+    Args:
+        writable: directories it may write (its call directory, its cache).
+        readable: paths it may read and execute, beyond SYSTEM_READ.
+        connect_ports: the only TCP ports it may connect to; None leaves TCP unconfined.
+        read_all: reads are not confined (local level: the user's own files).
+    """
+
+    writable: tuple[str, ...]
+    readable: tuple[str, ...] = ()
+    connect_ports: tuple[int, ...] | None = ()
+    read_all: bool = False
+
+    def ruleset(self) -> landlock.Ruleset:
+        """The Landlock ruleset of this confinement (the caller closes it)."""
+        abi = landlock.abi_version()
+        fs = landlock.fs_rights(abi)
+        net = 0
+        if self.connect_ports is not None:
+            net = landlock.NET_BIND_TCP | landlock.NET_CONNECT_TCP
+        ruleset = landlock.Ruleset(fs=fs, net=net, scoped=_SCOPES if abi >= 6 else 0)
+        try:
+            read = ("/",) if self.read_all else (*SYSTEM_READ, *self.readable)
+            ruleset.allow_paths(read, landlock.FS_READ_EXEC)
+            ruleset.allow_paths((DEV_NULL,), landlock.FS_READ | landlock.FS_WRITE_FILE)
+            ruleset.allow_paths(self.writable, _WRITE_ALL)
+            for port in self.connect_ports or ():
+                ruleset.allow_port(port, landlock.NET_CONNECT_TCP)
+        except BaseException:
+            ruleset.close()
+            raise
+        return ruleset
+
+
+def spawn(
+    confinement: Confinement,
+    argv: list[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    stdin: int,
+    stdout: int,
+    stderr: int,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` confined, from a new thread that is confined first, then ends.
+
+    Blocking (a few milliseconds): call it from a worker thread, not the event loop.
+
+    Raises:
+        OSError: the ruleset could not be built, or the binary could not be started.
+    """
+    result: list[subprocess.Popen[bytes] | BaseException] = []
+
+    def start() -> None:
+        try:
+            ruleset = confinement.ruleset()
+            try:
+                ruleset.restrict()
+            finally:
+                ruleset.close()
+            result.append(
+                subprocess.Popen(
+                    argv,
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=stderr,
+                    cwd=cwd,
+                    env=dict(env),
+                    start_new_session=True,  # its own process group, killed whole
+                )
+            )
+        except BaseException as exc:  # handed to the caller's thread
+            result.append(exc)
+
+    # A fresh thread each time: Landlock cannot be lifted, so no pooled thread may carry it.
+    thread = threading.Thread(target=start, name="k8smcp-confined-start")
+    thread.start()
+    thread.join()
+    outcome = result[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def binary_dirs(argv0: str) -> tuple[str, ...]:
+    """The directories a binary must be readable from: where it is, and what it links to."""
+    dirs = {os.path.dirname(argv0), os.path.dirname(os.path.realpath(argv0))}
+    return tuple(sorted(dirs))
+
+
+def cert_paths(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The operator's CA bundle paths passed to children (SSL_CERT_FILE, SSL_CERT_DIR)."""
+    found: list[str] = []
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        for path in (env.get(name) or "").split(os.pathsep):
+            if path:
+                found.append(path)
+    return tuple(found)
+
+
+def loopback_ports(args: Iterable[str], policy: Policy) -> tuple[int, ...]:
+    """TCP ports of loopback URLs in ``args`` that the policy admits.
+
+    Go clients never send a loopback literal (127.0.0.1, ::1, localhost) through a proxy,
+    so a chart repository on this host's loopback is reached directly: its port is opened
+    to the child, on every host (Landlock's TCP rules are per port). Nothing else is.
+    """
+    ports: set[int] = set()
+    for arg in args:
+        for match in _LOOPBACK_URL.finditer(arg):
+            scheme, host, port = match.group(1).lower(), match.group(2), match.group(3)
+            try:
+                check_host(policy, host.strip("[]"), field="url")
+            except K8sMcpError:
+                continue
+            number = int(port) if port else (443 if scheme == "https" else 80)
+            if 0 < number < 65536:
+                ports.add(number)
+    return tuple(sorted(ports))
+
+
+def through_proxy(rendered: bytes, proxy_url: str) -> bytes:
+    """The child's kubeconfig with every cluster's ``proxy-url`` set to the egress proxy.
+
+    client-go proxies every destination named this way, loopback included.
+
+    Raises:
+        KubeconfigError: a cluster already names a proxy (chaining is not supported).
+    """
+    data: dict[str, Any] = json.loads(rendered)
+    clusters = []
+    for index, entry in enumerate(data.get("clusters") or []):
+        inner = dict(entry.get("cluster") or {})
+        if inner.get("proxy-url"):
+            raise KubeconfigError(
+                f"clusters[{index}].cluster.proxy-url is not accepted while the CLIs are "
+                "confined: every connection already goes through k8smcp's egress proxy; "
+                "remove it"
+            )
+        inner["proxy-url"] = proxy_url
+        clusters.append(dict(entry, cluster=inner))
+    data["clusters"] = clusters
+    return json.dumps(data).encode()
+
+
+def proxy_env(proxy_url: str) -> dict[str, str]:
+    """Variables that send every proxy-aware client in the child to the egress proxy."""
+    env = {name: proxy_url for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")}
+    env.update({"NO_PROXY": "", "no_proxy": ""})
+    return env
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (0700) if missing, so a rule can be bound to it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
