@@ -11,9 +11,11 @@ is touched. See SECURITY.md ("Confinement") for what this closes and what it lea
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterable, Mapping
@@ -183,10 +185,37 @@ def spawn(
     return outcome
 
 
+@functools.lru_cache(maxsize=64)
 def binary_dirs(argv0: str) -> tuple[str, ...]:
-    """The directories a binary must be readable from: where it is, and what it links to."""
+    """What a binary needs to read: its directory (and its link target's).
+
+    For a script (``#!``), the installation its interpreter belongs to as well: the
+    directory above the interpreter's ``bin`` (a Python's stdlib, a venv's pyvenv.cfg).
+    """
     dirs = {os.path.dirname(argv0), os.path.dirname(os.path.realpath(argv0))}
+    try:
+        with open(argv0, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        head = b""
+    if head.startswith(b"#!"):
+        words = head[2:].split(b"\n", 1)[0].split()
+        interpreter = os.fsdecode(words[0]) if words else ""
+        if os.path.basename(interpreter) == "env" and len(words) > 1:
+            interpreter = shutil.which(os.fsdecode(words[1])) or ""
+        for path in {interpreter, os.path.realpath(interpreter)} - {""}:
+            dirs.add(os.path.dirname(os.path.dirname(path)))
     return tuple(sorted(dirs))
+
+
+def plugin_dirs(names: Iterable[str], path: str) -> tuple[str, ...]:
+    """What the exec plugins ``names`` need to read, as found on ``path``."""
+    found: set[str] = set()
+    for name in names:
+        binary = shutil.which(name, path=path)
+        if binary is not None:
+            found.update(binary_dirs(os.path.abspath(binary)))
+    return tuple(sorted(found))
 
 
 def cert_paths(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ import base64
 import binascii
 import ipaddress
 import logging
+import os
 import secrets
 import socket
 from dataclasses import replace
@@ -114,9 +115,10 @@ class EgressProxy:
                 up_reader, upstream = await self._connect(policy, host, port)
             except PolicyDeniedError as exc:
                 logger.warning("egress refused: %s", exc.message)
-                return await _answer(writer, 403, exc.message)
+                return await _answer(writer, 403, f"k8smcp egress proxy refused: {exc.message}")
             except OSError as exc:
-                return await _answer(writer, 502, f"cannot connect: {exc.strerror or exc}")
+                why = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+                return await _answer(writer, 502, f"dial tcp {host}:{port}: {why}")
             if method == b"CONNECT":
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
@@ -237,10 +239,11 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 
 async def _answer(writer: asyncio.StreamWriter, status: int, reason: str) -> None:
-    body = f"k8smcp egress proxy: {reason}\n".encode()
-    text = {400: "Bad Request", 403: "Forbidden", 407: "Proxy Authentication Required"}
+    """An error answer; the reason goes in the status line, which Go CLIs print."""
+    phrase = "".join(ch if ch.isprintable() else " " for ch in reason)[:300]
+    body = f"{phrase}\n".encode()
     head = (
-        f"HTTP/1.1 {status} {text.get(status, 'Error')}\r\n"
+        f"HTTP/1.1 {status} {phrase}\r\n"
         f"content-type: text/plain\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
     writer.write(head.encode() + body)

@@ -144,6 +144,12 @@ class Service:
             from k8smcp.egress import EgressProxy
 
             self._egress = EgressProxy()
+        # what confined children may read beyond the system's files: CA bundles and the
+        # exec plugins the operator allows (found on the children's PATH)
+        self._readable = (
+            *confine.cert_paths(self._base_env),
+            *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
+        )
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -292,7 +298,7 @@ class Service:
             writable = (str(cache_dir),)
         confinement = confine.Confinement(
             writable=writable,
-            readable=(*confine.binary_dirs(binary), *confine.cert_paths(self._base_env)),
+            readable=(*confine.binary_dirs(binary), *self._readable),
             connect_ports=ports,
             read_all=not policy.is_server,  # local level: the user's own files
         )
