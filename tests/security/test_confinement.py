@@ -23,6 +23,7 @@ import re
 import shutil
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,6 +286,33 @@ async def test_a_kubeconfig_proxy_url_is_refused_while_confined(tmp_path: Path) 
 
     with pytest.raises(KubeconfigError, match="proxy-url"):
         await service.call_tool(call)
+
+
+async def test_a_confined_child_is_killed_whole_on_timeout(tmp_path: Path) -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    marker = f"k8smcp-kill-test={uuid.uuid4().hex}"
+    with silent:
+        server = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        call = ToolCall(
+            tool="kubectl",
+            command=f"get ns -l {marker}",
+            kubeconfig=b64(make_kubeconfig(server)),
+            timeout=1,
+        )
+        service = _service(tmp_path)
+        try:
+            result = await service.call_tool(call)
+        finally:
+            await service.aclose()
+    assert result.timed_out and result.exit_code == 124
+    assert not [p for p in Path("/proc").glob("[0-9]*") if marker in _cmdline(p)]
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_this_kernel_confines() -> None:
