@@ -25,6 +25,7 @@ PARTS = (
     "peers",
     "profile",
     "percall",
+    "confinement",
 )
 
 
