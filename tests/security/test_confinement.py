@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import shutil
 import socket
@@ -40,6 +41,8 @@ from tests.conftest import b64, make_kubeconfig
 pytestmark = pytest.mark.anyio
 
 CANARY_HOST = "127.0.0.2"  # loopback too, but refused by the policy below
+# read at import: the root conftest strips K8SMCP_* variables for every test
+_REQUIRE_TESTBED = os.environ.get("K8SMCP_REQUIRE_TESTBED") == "1"
 
 
 class Unchecked(Service):
@@ -275,6 +278,48 @@ async def test_a_server_flag_to_a_refused_address_connects_nowhere(
         result = await _kubectl(_service(tmp_path), url, command.format(canary=where))
     assert result.exit_code != 0
     assert canary.accepted == []
+
+
+@pytest.mark.parametrize("confined", [True, False], ids=["confined", "unconfined-control"])
+async def test_an_address_flag_the_grammar_does_not_know_connects_nowhere(
+    tmp_path: Path, canary: Canary, confined: bool
+) -> None:
+    """istioctl's gRPC address flags dial wherever they say, policy or not."""
+    istioctl = _testbed_binary("istioctl")
+    for url in _api_server():
+        settings = Settings(
+            mode="server",
+            policy=Policy.server(denied_servers=(CANARY_HOST,)),
+            confine=confined,
+            binaries={"istioctl": istioctl},
+        )
+        service = Unchecked(settings)
+        call = ToolCall(
+            tool="istioctl",
+            command=f"proxy-status --xds-address {CANARY_HOST}:{canary.port} --timeout 3s",
+            kubeconfig=b64(make_kubeconfig(url)),
+            timeout=20,
+        )
+        try:
+            result = await service.call_tool(call)
+        finally:
+            await service.aclose()
+    if confined:
+        assert canary.accepted == [], result.stderr
+    else:  # the flag really dials the canary
+        assert canary.accepted, result.stderr
+
+
+def _testbed_binary(name: str) -> str:
+    from tests import testbed
+
+    path = testbed.bin_dir() / name
+    if not path.exists():
+        message = f"{path} is missing (run tests/testbed/build)"
+        if _REQUIRE_TESTBED:
+            pytest.fail(f"{message}; K8SMCP_REQUIRE_TESTBED=1 forbids skipping")
+        pytest.skip(message)
+    return str(path)
 
 
 async def test_a_kubeconfig_proxy_url_is_refused_while_confined(tmp_path: Path) -> None:
