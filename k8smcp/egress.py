@@ -56,6 +56,8 @@ class EgressProxy:
         self._sock.setblocking(False)
         self.port: int = self._sock.getsockname()[1]
         self._calls: dict[str, Policy] = {}
+        # each call's open connections (both ends), closed when its credential ends
+        self._open: dict[str, set[asyncio.StreamWriter]] = {}
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -77,11 +79,14 @@ class EgressProxy:
         """A credential for one call, admitting what ``policy`` allows until ``forget``."""
         token = secrets.token_urlsafe(24)
         self._calls[token] = policy
+        self._open[token] = set()
         return token
 
     def forget(self, token: str) -> None:
-        """End a call's credential."""
+        """End a call's credential and close what its child left open."""
         self._calls.pop(token, None)
+        for writer in self._open.pop(token, ()):
+            writer.close()
 
     def url(self, token: str) -> str:
         """The proxy URL a child uses, with the call's credential as its userinfo."""
@@ -100,9 +105,11 @@ class EgressProxy:
             if request is None:
                 return await _answer(writer, 400, "not an HTTP proxy request")
             method, target, version = request
-            policy = self._calls.get(_credential(headers) or "")
+            token = _credential(headers) or ""
+            policy = self._calls.get(token)
             if policy is None:
                 return await _answer(writer, 407, "no valid k8smcp call credential")
+            self._open[token].add(writer)
             if method == b"CONNECT":
                 address = _split_host_port(target.decode("latin-1"), None)
                 rest = b""
@@ -113,6 +120,9 @@ class EgressProxy:
             host, port = address
             try:
                 up_reader, upstream = await self._connect(policy, host, port)
+                if token not in self._open:  # the call ended meanwhile
+                    return
+                self._open[token].add(upstream)
             except PolicyDeniedError as exc:
                 logger.warning("egress refused: %s", exc.message)
                 return await _answer(writer, 403, f"k8smcp egress proxy refused: {exc.message}")

@@ -181,3 +181,21 @@ async def test_requests_that_are_not_proxy_requests_get_400(request_line: bytes)
     )
     proxy.close()
     assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_a_tunnel_ends_with_its_call() -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers or closes
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    with silent:
+        async with await anyio.connect_tcp("127.0.0.1", proxy.port) as stream:
+            await stream.send(
+                f"CONNECT 127.0.0.1:{silent.getsockname()[1]} HTTP/1.1\r\n"
+                f"Proxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode()
+            )
+            assert (await stream.receive()).startswith(b"HTTP/1.1 200 ")
+            proxy.forget(token)
+            with anyio.fail_after(5):
+                with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+                    await stream.receive()
+    proxy.close()
