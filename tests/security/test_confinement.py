@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from k8smcp import landlock
-from k8smcp.config import Settings
+from k8smcp.config import Settings, discovery_cache_root
 from k8smcp.policy import Policy
 from k8smcp.service import Service, ToolCall
 from tests.conftest import b64, make_kubeconfig
@@ -150,11 +150,9 @@ def _service(
     tmp_path: Path, *, confine: bool = True, shared_cache: bool = True, **policy: Any
 ) -> Service:
     settings = Settings(
-        mode="server",
         policy=Policy.server(denied_servers=(CANARY_HOST,), **policy),
         confine=confine,
-        discovery_cache=shared_cache,
-        cache_dir=str(tmp_path / "cache"),
+        cache_root=discovery_cache_root(tmp_path / "cache") if shared_cache else None,
     )
     return Unchecked(settings)
 
@@ -288,7 +286,6 @@ async def test_an_address_flag_the_grammar_does_not_know_connects_nowhere(
     istioctl = _testbed_binary("istioctl")
     for url in _api_server():
         settings = Settings(
-            mode="server",
             policy=Policy.server(denied_servers=(CANARY_HOST,)),
             confine=confined,
             binaries={"istioctl": istioctl},
@@ -329,8 +326,11 @@ async def test_a_kubeconfig_proxy_url_is_refused_while_confined(tmp_path: Path) 
     call = ToolCall(tool="kubectl", command="get ns", kubeconfig=b64(config))
     from k8smcp.errors import KubeconfigError
 
-    with pytest.raises(KubeconfigError, match="proxy-url"):
-        await service.call_tool(call)
+    try:
+        with pytest.raises(KubeconfigError, match="proxy-url"):
+            await service.call_tool(call)
+    finally:
+        await service.aclose()
 
 
 async def test_a_confined_child_is_killed_whole_on_timeout(tmp_path: Path) -> None:
