@@ -241,9 +241,11 @@ class _Child:
                 confinement = replace(
                     inv.confinement, writable=(str(workdir), *inv.confinement.writable)
                 )
-                popen = await anyio.to_thread.run_sync(
-                    functools.partial(confine.spawn, confinement, inv.argv, **kwargs)
-                )
+                # shielded: a cancel may not leave a started child unknown to the caller
+                with anyio.CancelScope(shield=True):
+                    popen = await anyio.to_thread.run_sync(
+                        functools.partial(confine.spawn, confinement, inv.argv, **kwargs)
+                    )
         except BaseException:
             for fd in ours:
                 os.close(fd)
