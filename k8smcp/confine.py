@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -236,11 +236,13 @@ def loopback_ports(args: Iterable[str], policy: Policy) -> tuple[int, ...]:
     to the child, on every host (Landlock's TCP rules are per port). Nothing else is.
     """
     ports: set[int] = set()
+    # no DNS on the event loop: localhost is loopback to the CLIs (Go, /etc/hosts)
+    pinned = replace(policy, resolver=lambda _name: ("127.0.0.1", "::1"))
     for arg in args:
         for match in _LOOPBACK_URL.finditer(arg):
             scheme, host, port = match.group(1).lower(), match.group(2), match.group(3)
             try:
-                check_host(policy, host.strip("[]"), field="url")
+                check_host(pinned, host.strip("[]"), field="url")
             except K8sMcpError:
                 continue
             number = int(port) if port else (443 if scheme == "https" else 80)
