@@ -20,7 +20,6 @@ import subprocess
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from k8smcp import landlock
@@ -115,7 +114,10 @@ class Confinement:
     read_all: bool = False
 
     def ruleset(self) -> landlock.Ruleset:
-        """The Landlock ruleset of this confinement (the caller closes it)."""
+        """The Landlock ruleset of this confinement (the caller closes it).
+
+        Writable directories that do not exist yet are made (0700), so a rule binds them.
+        """
         abi = landlock.abi_version()
         fs = landlock.fs_rights(abi)
         net = 0
@@ -126,6 +128,8 @@ class Confinement:
             read = ("/",) if self.read_all else (*SYSTEM_READ, *self.readable)
             ruleset.allow_paths(read, landlock.FS_READ_EXEC)
             ruleset.allow_paths((DEV_NULL,), landlock.FS_READ | landlock.FS_WRITE_FILE)
+            for path in self.writable:  # a cache directory may be new: make it, private
+                os.makedirs(path, mode=0o700, exist_ok=True)
             ruleset.allow_paths(self.writable, _WRITE_ALL)
             for port in self.connect_ports or ():
                 ruleset.allow_port(port, landlock.NET_CONNECT_TCP)
@@ -280,8 +284,3 @@ def proxy_env(proxy_url: str) -> dict[str, str]:
     env = {name: proxy_url for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")}
     env.update({"NO_PROXY": "", "no_proxy": ""})
     return env
-
-
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` (0700) if missing, so a rule can be bound to it."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)

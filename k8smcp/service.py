@@ -294,7 +294,6 @@ class Service:
             ports = (self._egress.port, *confine.loopback_ports(args, policy))
         writable: tuple[str, ...] = ()
         if cache_dir is not None:
-            confine.make_private_dir(cache_dir)
             writable = (str(cache_dir),)
         confinement = confine.Confinement(
             writable=writable,
