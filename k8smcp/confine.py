@@ -5,8 +5,8 @@ cache), reads only what the CLIs need, and opens TCP connections only to k8smcp'
 proxy (``k8smcp.egress``).
 
 The rules are applied to a short-lived thread that then starts the child (vfork/exec, as
-any start); the child and everything it starts inherit them, and nothing else in k8smcp
-is touched. See SECURITY.md ("Confinement") for what this closes and what it leaves.
+any start; ``Starter``); the child and everything it starts inherit them, and nothing
+else in k8smcp is touched. See SECURITY.md ("Confinement") for what this closes and what it leaves.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from __future__ import annotations
 import functools
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
+
+import anyio
 
 from k8smcp import landlock
 from k8smcp.errors import K8sMcpError, KubeconfigError, UsageError
@@ -139,54 +144,111 @@ class Confinement:
         return ruleset
 
 
-def spawn(
-    confinement: Confinement,
-    argv: list[str],
-    *,
-    cwd: str,
-    env: Mapping[str, str],
-    stdin: int,
-    stdout: int,
-    stderr: int,
-) -> subprocess.Popen[bytes]:
-    """Start ``argv`` confined, from a new thread that is confined first, then ends.
+class Starter:
+    """Starts confined children, each from a thread of its own, parked ahead of need.
 
-    Blocking (a few milliseconds): call it from a worker thread, not the event loop.
-
-    Raises:
-        OSError: the ruleset could not be built, or the binary could not be started.
+    Landlock cannot be lifted, so a thread confines itself, starts one child and ends.
+    Making a thread on the call's path cost a few milliseconds more than starting from a
+    warm one (bench part ``confinement``), so ``SPARES`` threads wait parked, made by a
+    helper thread (never the event loop, never a confined thread: threads inherit it).
     """
-    result: list[subprocess.Popen[bytes] | BaseException] = []
 
-    def start() -> None:
+    SPARES = 2
+
+    def __init__(self) -> None:
+        self._spares: deque[_Parked] = deque()  # append and popleft are thread-safe
+        self._maker: ThreadPoolExecutor | None = None
+
+    async def start(
+        self, confinement: Confinement, argv: list[str], **popen: Any
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv`` under ``confinement``; ``popen`` is Popen's cwd, env, stdin...
+
+        Raises:
+            OSError: the ruleset could not be built, or the binary could not be started.
+        """
+        try:
+            parked = self._spares.popleft()
+        except IndexError:
+            parked = _Parked()
+        self._replenish()
+        parked.hand(confinement, argv, popen)
+        # shielded: a cancel may not leave a started child unknown to the caller
+        with anyio.CancelScope(shield=True):
+            await anyio.wait_readable(parked.done)
+        return parked.outcome()
+
+    def close(self) -> None:
+        """End the parked threads (calls after it still work, without spares)."""
+        if self._maker is not None:
+            self._maker.shutdown(wait=True)
+            self._maker = None
+        while self._spares:
+            self._spares.popleft().hand(None, [], {})
+
+    def _replenish(self) -> None:
+        if self._maker is None:
+            self._maker = ThreadPoolExecutor(1, thread_name_prefix="k8smcp-confine-spares")
+        try:
+            self._maker.submit(self._make_spare)
+        except RuntimeError:  # the interpreter is exiting
+            pass
+
+    def _make_spare(self) -> None:
+        if len(self._spares) < self.SPARES:
+            self._spares.append(_Parked())
+
+
+class _Parked:
+    """A thread waiting for the one child it will start; ``done`` (an eventfd) tells."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Confinement | None, list[str], dict[str, Any]]] = (
+            queue.SimpleQueue()
+        )
+        self.done = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        self._outcome: subprocess.Popen[bytes] | BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="k8smcp-confined-start", daemon=True)
+        self.thread.start()
+
+    def hand(self, confinement: Confinement | None, argv: list[str], popen: dict[str, Any]) -> None:
+        """Give the thread its child to start (None: end without starting one)."""
+        self._jobs.put((confinement, argv, popen))
+
+    def outcome(self) -> subprocess.Popen[bytes]:
+        """The child started (after ``done`` is readable)."""
+        os.close(self.done)
+        outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+    def _main(self) -> None:
+        confinement, argv, popen = self._jobs.get()
+        if confinement is None:
+            os.close(self.done)
+            return
         try:
             ruleset = confinement.ruleset()
             try:
                 ruleset.restrict()
             finally:
                 ruleset.close()
-            result.append(
-                subprocess.Popen(
-                    argv,
-                    stdin=stdin,
-                    stdout=stdout,
-                    stderr=stderr,
-                    cwd=cwd,
-                    env=dict(env),
-                    start_new_session=True,  # its own process group, killed whole
-                )
-            )
+            # its own process group, killed whole
+            self._outcome = subprocess.Popen(argv, start_new_session=True, **popen)
         except BaseException as exc:  # handed to the caller's thread
-            result.append(exc)
+            self._outcome = exc
+        finally:
+            os.eventfd_write(self.done, 1)
 
-    # A fresh thread each time: Landlock cannot be lifted, so no pooled thread may carry it.
-    thread = threading.Thread(target=start, name="k8smcp-confined-start")
-    thread.start()
-    thread.join()
-    outcome = result[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+
+def spawn(confinement: Confinement, argv: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """``Starter.start`` for synchronous callers: blocks until the child has started."""
+    parked = _Parked()
+    parked.hand(confinement, argv, popen)
+    parked.thread.join()
+    return parked.outcome()
 
 
 @functools.lru_cache(maxsize=64)

@@ -15,7 +15,6 @@ does not wait for it); the process finishes that work before it exits.
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import os
 import shutil
@@ -95,6 +94,7 @@ class Executor:
         self.queue_timeout = queue_timeout
         self._limiter: anyio.CapacityLimiter | None = None
         self._files = _FileThread(SPARE_WORKDIRS)
+        self._starter = confine.Starter()  # threads that start confined children
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -134,6 +134,7 @@ class Executor:
         skips atexit). Calls made after it still work, without spares.
         """
         await anyio.to_thread.run_sync(self._files.close)
+        self._starter.close()
 
     async def _workdir(self, kubeconfig: bytes | None) -> Path:
         """A private directory for one call, with the kubeconfig written in it.
@@ -161,7 +162,7 @@ class Executor:
         shown = [Path(inv.argv[0]).name, *redact_argv(inv.argv[1:])]
         started = time.monotonic()
         try:
-            child = await _Child.start(inv, workdir, env)
+            child = await _Child.start(inv, workdir, env, self._starter)
         except (FileNotFoundError, PermissionError) as exc:
             raise BinaryNotFoundError(
                 f"{shown[0]} could not be started: {exc.strerror}", tool=shown[0]
@@ -202,8 +203,8 @@ class Executor:
 class _Child:
     """A started child: its pipes (non-blocking, ours) and a pidfd to await its exit.
 
-    Started in the loop's thread, or, when confined, by ``confine.spawn`` in a fresh
-    thread that carries the Landlock rules (reached through a worker thread).
+    Started in the loop's thread, or, when confined, by ``confine.Starter`` from a
+    thread of its own that carries the Landlock rules.
     """
 
     def __init__(self, popen: subprocess.Popen[bytes], fds: tuple[int | None, int, int]) -> None:
@@ -213,7 +214,9 @@ class _Child:
         self._pidfd = os.pidfd_open(popen.pid)
 
     @classmethod
-    async def start(cls, inv: Invocation, workdir: Path, env: dict[str, str]) -> _Child:
+    async def start(
+        cls, inv: Invocation, workdir: Path, env: dict[str, str], starter: confine.Starter
+    ) -> _Child:
         ours: list[int] = []
         theirs: list[int] = []
         try:
@@ -241,11 +244,7 @@ class _Child:
                 confinement = replace(
                     inv.confinement, writable=(str(workdir), *inv.confinement.writable)
                 )
-                # shielded: a cancel may not leave a started child unknown to the caller
-                with anyio.CancelScope(shield=True):
-                    popen = await anyio.to_thread.run_sync(
-                        functools.partial(confine.spawn, confinement, inv.argv, **kwargs)
-                    )
+                popen = await starter.start(confinement, inv.argv, **kwargs)
         except BaseException:
             for fd in ours:
                 os.close(fd)
