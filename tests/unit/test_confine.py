@@ -51,6 +51,19 @@ def test_a_confined_child_writes_only_its_directory(tmp_path: Path) -> None:
     assert not outside.exists() and not (tmp_path / "dir").exists()
 
 
+def test_a_confined_child_reads_only_what_the_clis_need(tmp_path: Path) -> None:
+    inside = tmp_path / "call"
+    inside.mkdir()
+    neighbour = tmp_path / "other-call"
+    neighbour.mkdir()
+    (neighbour / "kubeconfig").write_text("another caller's credentials")
+    rules = confine.Confinement(writable=(str(inside),))
+    assert _sh(rules, "cat /etc/ssl/certs/*.pem /etc/hosts > /dev/null", inside) == 0
+    assert _sh(rules, f"cat {neighbour}/kubeconfig", inside) != 0
+    assert _sh(rules, f"cat /proc/{os.getpid()}/environ", inside) != 0
+    assert _sh(rules, f"ls {tmp_path}", inside) != 0
+
+
 def test_a_confined_child_connects_only_to_its_ports(tmp_path: Path) -> None:
     allowed = socket.create_server(("127.0.0.1", 0))
     refused = socket.create_server(("127.0.0.1", 0))
