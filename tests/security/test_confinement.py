@@ -293,7 +293,8 @@ async def test_an_address_flag_the_grammar_does_not_know_connects_nowhere(
         service = Unchecked(settings)
         call = ToolCall(
             tool="istioctl",
-            command=f"proxy-status --xds-address {CANARY_HOST}:{canary.port} --plaintext --revision default --timeout 3s",
+            command=f"proxy-status --xds-address {CANARY_HOST}:{canary.port} "
+            "--plaintext --revision default --timeout 3s",
             kubeconfig=b64(make_kubeconfig(url)),
             timeout=10,
         )
