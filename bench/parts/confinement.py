@@ -31,6 +31,7 @@ async def run(bench: Bench) -> dict[str, Any]:
             "warning",
             env=bench.k8smcp_env("on", K8SMCP_CONFINE=setting),
             log=bench.ws.dir("logs") / f"serve-confine-{setting}.log",
+            ready_timeout=120,  # a loaded machine starts slowly
         )
         for setting in ("true", "false")
     }
