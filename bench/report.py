@@ -260,7 +260,7 @@ def markdown(results: dict[str, Any]) -> str:
         c = parts["confinement"]
         lines += [
             "",
-            "## 8. What confinement costs",
+            "## 9. What confinement costs",
             "",
             f"`kubectl {c['command']}`, {c['calls']} shuffled rounds; REST to two servers, "
             "K8SMCP_CONFINE=true and false (cache on). Added per call: "

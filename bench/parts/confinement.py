@@ -1,4 +1,4 @@
-"""Part 8: what confinement costs a call (issue 14): Landlock rules plus the egress proxy.
+"""Part 9: what confinement costs a call (issue 14): Landlock rules plus the egress proxy.
 
 Two `k8smcp serve` processes on the same cluster with the discovery cache on, one with
 K8SMCP_CONFINE=true (serve's default) and one with it false, and raw kubectl beside
