@@ -26,6 +26,7 @@ PARTS = (
     "profile",
     "percall",
     "wire",
+    "confinement",
 )
 
 

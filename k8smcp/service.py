@@ -9,22 +9,24 @@ on the ``k8smcp.audit`` logger: never a kubeconfig, a token or a Secret value.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import re
 import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
 
+from k8smcp import confine, speedups
 from k8smcp import kubeconfig as kc
-from k8smcp import speedups
 from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
 from k8smcp.config import Settings
 from k8smcp.errors import (
@@ -41,6 +43,9 @@ from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
 from k8smcp.secrets import redact_output
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
+
+if TYPE_CHECKING:
+    from k8smcp.egress import EgressProxy
 
 logger = logging.getLogger(__name__)
 audit = logging.getLogger("k8smcp.audit")
@@ -116,6 +121,17 @@ class Service:
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
         # one switch for redaction: the policy refuses what the redaction cannot read
         self._policy = replace(settings.policy, redact_secrets=settings.redact_secrets)
+        self._egress: EgressProxy | None = None
+        if settings.confine:
+            from k8smcp.egress import EgressProxy
+
+            self._egress = EgressProxy()
+        # what confined children may read beyond the system's files: CA bundles and the
+        # exec plugins the operator allows (found on the children's PATH)
+        self._readable = (
+            *confine.cert_paths(self._base_env),
+            *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
+        )
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -165,17 +181,21 @@ class Service:
         elif call.namespace is not None:
             args = [spec.namespace_flag, call.namespace, *args]
         binary = spec.resolve_binary(self.settings.binaries)
-        completed = await self.executor.execute(
-            Invocation(
-                argv=[binary, *args],
-                env=self._base_env,
-                kubeconfig=rendered,
-                stdin=call.stdin.encode() if call.stdin is not None else None,
-                timeout=timeout,
-                tool_env=spec.env,
-                cache_dir=cache_dir,
+        async with self._confined(spec, binary, args, cache_dir) as (confinement, proxy):
+            if proxy is not None and rendered is not None:
+                rendered = confine.through_proxy(rendered, proxy)
+            completed = await self.executor.execute(
+                Invocation(
+                    argv=[binary, *args],
+                    env=self._env(proxy),
+                    kubeconfig=rendered,
+                    stdin=call.stdin.encode() if call.stdin is not None else None,
+                    timeout=timeout,
+                    tool_env=spec.env,
+                    cache_dir=cache_dir,
+                    confinement=confinement,
+                )
             )
-        )
         stdout = completed.stdout
         # Whole output without the word cannot hold a Secret (its kind, or a SecretList's,
         # or a manifest's "kind: Secret" would be there): skip parsing it. Cut output is
@@ -185,8 +205,13 @@ class Service:
         return replace(completed, tool=spec.name, stdout=stdout)
 
     async def aclose(self) -> None:
-        """Finish what calls left to do in the background (removing their directories)."""
+        """Finish what calls left to do in the background (removing their directories).
+
+        Closes the egress proxy: no confined call can run after it.
+        """
         await self.executor.aclose()
+        if self._egress is not None:
+            self._egress.close()
 
     async def tool_status(self, spec: ToolSpec) -> ToolStatus:
         """Find the tool's binary and ask it for its version."""
@@ -197,14 +222,16 @@ class Service:
                 spec.name, available=False, path=None, version=None, detail=exc.message
             )
         binary = found.path
-        completed = await self.executor.execute(
-            Invocation(
-                argv=[binary, *spec.version_args],
-                env=self._base_env,
-                timeout=VERSION_TIMEOUT,
-                tool_env=spec.env,
+        async with self._confined(spec, binary, [], None) as (confinement, proxy):
+            completed = await self.executor.execute(
+                Invocation(
+                    argv=[binary, *spec.version_args],
+                    env=self._env(proxy),
+                    timeout=VERSION_TIMEOUT,
+                    tool_env=spec.env,
+                    confinement=confinement,
+                )
             )
-        )
         if not completed.exit_code == 0:
             detail = (completed.stderr or completed.stdout).strip().splitlines()
             return ToolStatus(
@@ -226,6 +253,43 @@ class Service:
     async def catalog(self) -> list[ToolStatus]:
         """The status of every tool, in catalog order."""
         return [await self.tool_status(spec) for spec in TOOLS.values()]
+
+    @contextlib.asynccontextmanager
+    async def _confined(
+        self, spec: ToolSpec, binary: str, args: list[str], cache_dir: Path | None
+    ) -> AsyncIterator[tuple[confine.Confinement | None, str | None]]:
+        """The child's confinement and its egress proxy URL (a credential for this call).
+
+        (None, None) when confinement is off. The credential ends with the block.
+        """
+        if self._egress is None:
+            yield None, None
+            return
+        await self._egress.start()
+        policy = self.settings.policy
+        ports: tuple[int, ...] | None = None
+        if spec.confine_tcp:
+            ports = (self._egress.port, *confine.loopback_ports(args, policy))
+        writable: tuple[str, ...] = ()
+        if cache_dir is not None:
+            writable = (str(cache_dir),)
+        confinement = confine.Confinement(
+            writable=writable,
+            readable=(*confine.binary_dirs(binary), *self._readable),
+            connect_ports=ports,
+            read_all=not policy.is_server,  # local level: the user's own files
+        )
+        token = self._egress.register(policy)
+        try:
+            yield confinement, self._egress.url(token)
+        finally:
+            self._egress.forget(token)
+
+    def _env(self, proxy: str | None) -> Mapping[str, str]:
+        """The child's environment; with confinement, every proxy variable names ours."""
+        if proxy is None:
+            return self._base_env
+        return {**self._base_env, **confine.proxy_env(proxy)}
 
     async def _command(self, spec: ToolSpec, call: ToolCall, audit: _Audit) -> Command:
         """The call's command, split, parsed once and through the policy.

@@ -230,8 +230,12 @@ def open_entries(env: dict[str, str], server_url: str) -> Iterator[dict[str, Ent
 
 @pytest.fixture(scope="session")
 def testbed_env(testbed_bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of k8smcp processes in integration tests: testbed CLIs first on PATH."""
-    env = k8smcp_env(tmp_path_factory.mktemp("k8smcp-tmp"))
+    """The environment of k8smcp processes in integration tests: testbed CLIs first on PATH.
+
+    Every door runs its CLIs confined: `serve` by default, `run` and `stdio` through
+    K8SMCP_CONFINE (k8smcp.confine).
+    """
+    env = k8smcp_env(tmp_path_factory.mktemp("k8smcp-tmp"), K8SMCP_CONFINE="true")
     env["PATH"] = f"{testbed_bin_dir}{os.pathsep}{env['PATH']}"
     for tool in ("helm", "istioctl", "argocd"):
         env[f"K8SMCP_{tool.upper()}_BIN"] = str(testbed_bin_dir / tool)
