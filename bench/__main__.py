@@ -67,6 +67,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="do not create the seed objects")
     parser.add_argument(
+        "--wire-base",
+        default="0c2f811",
+        help="the commit whose k8smcp is 'before' in part 'wire' (default 0c2f811, before "
+        "issue 15)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="also sample the server with py-spy under load (part 'profile')",

@@ -176,8 +176,9 @@ def _tool_outcome(result: dict[str, Any], elapsed: float) -> Outcome:
     structured = body.get("structuredContent")
     if body.get("isError"):
         return Outcome(False, elapsed, f"isError: {text[:300]}")
-    if isinstance(structured, dict) and "stdout" in structured:
-        size = len(str(structured["stdout"]).encode())
+    if isinstance(structured, dict) and "exit_code" in structured:  # k8smcp: stdout is
+        first = (body.get("content") or [{}])[0]  # the first text block, sent once
+        size = len(str(first.get("text", "")).encode())
         return Outcome(True, elapsed, size=size, truncated=bool(structured.get("truncated")))
     return Outcome(True, elapsed, size=len(text.encode()))
 

@@ -43,6 +43,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         verdict = "n/a" if passed is None else "PASS" if passed else "FAIL"
         rows.append({"target": target, "cache": mode, "measured": value, "verdict": verdict})
 
+    conf = parts.get("confinement", {})
+    if "added_median_ms" in conf:
+        added = conf["added_median_ms"]
+        errors = sum(row["errors"] for row in conf["rows"].values())
+        add(
+            f"confinement adds ≤ {conf['goal_ms']:g} ms per call (`{conf['command']}`, median)",
+            f"{_fmt(added, 2)} ms (medians: {_fmt(conf['added_medians_ms'], 2)} ms)",
+            None if math.isnan(added) else added <= conf["goal_ms"] and errors == 0,
+        )
+
     lat = parts.get("latency", {}).get("commands", {})
     for command, summary in lat.items():
         for name, row in summary.items():
@@ -246,6 +256,27 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {name} | {_fmt(row['per_call'], 2)} | {breakdown} |")
     lines += _failed("discovery", parts)
 
+    if "confinement" in parts and "rows" in parts["confinement"]:
+        c = parts["confinement"]
+        lines += [
+            "",
+            "## 9. What confinement costs",
+            "",
+            f"`kubectl {c['command']}`, {c['calls']} shuffled rounds; REST to two servers, "
+            "K8SMCP_CONFINE=true and false (cache on). Added per call: "
+            f"**{_fmt(c['added_median_ms'], 2)} ms** (median of per-round differences; "
+            f"difference of medians {_fmt(c['added_medians_ms'], 2)} ms).",
+            "",
+            "| entry point | median ms | p95 ms | × raw kubectl | errors |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, row in c["rows"].items():
+            lines.append(
+                f"| {name} | {_fmt(row['median_ms'], 1)} | {_fmt(row['p95_ms'], 1)} | "
+                f"{_fmt(row['ratio_median'], 2)} | {row['errors']} |"
+            )
+    lines += _failed("confinement", parts)
+
     if "startup" in parts and "help" in parts["startup"]:
         st = parts["startup"]
         lines += [
@@ -338,6 +369,26 @@ def markdown(results: dict[str, Any]) -> str:
             lines += ["", "Notes:", ""] + [f"- **{n}**: {w}" for n, w in why]
     lines += _failed("peers", parts)
 
+    if "wire" in parts and "rows" in parts["wire"]:
+        w = parts["wire"]
+        lines += [
+            "",
+            "## Bytes on the wire for a 1 MiB answer",
+            "",
+            f"`kubectl {w['command']}` cut at the {w['cap']} byte output cap, one raw JSON-RPC "
+            f"call; before: k8smcp at {w['base']}, after: this checkout.",
+            "",
+            "| door | before: bytes | after: bytes | after / before | stdout copies before / after |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        before, after = w["rows"]["before"], w["rows"]["after"]
+        for door in ("http_legacy", "http_modern", "stdio"):
+            b, a = before[door], after[door]
+            lines.append(
+                f"| {door} | {b['wire_bytes']:,} | {a['wire_bytes']:,} | "
+                f"{a['wire_bytes'] / b['wire_bytes']:.2f}x | {b['stdout_copies']} / {a['stdout_copies']} |"
+            )
+    lines += _failed("wire", parts)
     if "tokens" in parts and "rows" in parts["tokens"]:
         from bench.parts.tokens import markdown as tokens_markdown
 

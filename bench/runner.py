@@ -25,6 +25,8 @@ PARTS = (
     "peers",
     "profile",
     "percall",
+    "wire",
+    "confinement",
     "tokens",
 )
 

@@ -27,13 +27,13 @@ from k8smcp.errors import (
     UsageError,
     error_class_for_code,
 )
+from k8smcp.models import ToolResult
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
     from mcp import Client
 
-    from k8smcp.service import ToolResult
 
 _MAX_EVENT_BYTES = 64 * 1024 * 1024
 _TIMEOUT_MARGIN = 30.0
@@ -161,16 +161,17 @@ async def _call_mcp(
 
 
 def _result(tool: str, args: list[str], data: dict[str, Any]) -> ToolResult:
-    from k8smcp.service import ToolResult
-
+    exit_code = int(data["exit_code"])
+    timed_out = bool(data.get("timed_out"))
     return ToolResult(
+        ok=exit_code == 0 and not timed_out,
         tool=tool,
         argv=[tool, *args],
-        exit_code=int(data["exit_code"]),
+        exit_code=exit_code,
         stdout=str(data.get("stdout", "")),
         stderr=str(data.get("stderr", "")),
         truncated=bool(data.get("truncated")),
-        timed_out=bool(data.get("timed_out")),
+        timed_out=timed_out,
         duration_ms=int(data.get("duration_ms", 0)),
     )
 

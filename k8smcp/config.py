@@ -103,6 +103,8 @@ class Options:
     allow_registry_login: bool | None = None
     allow_urls: bool = True
     redact_secrets: bool | None = None
+    # Landlock confinement and the egress proxy (k8smcp.confine); None: on for serve
+    confine: bool | None = None
     # tool name -> binary path or name (--<tool>-bin / K8SMCP_<TOOL>_BIN)
     binaries: Mapping[str, str] = field(default_factory=dict)
     # serve
@@ -151,6 +153,8 @@ class Settings:
     # the private directory of kubectl discovery caches shared by calls to the same
     # cluster identity; None: each call keeps its own
     cache_root: Path | None = None
+    # confine every child (k8smcp.confine) and carry its TCP through the egress proxy
+    confine: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -166,6 +170,7 @@ def build_settings(mode: Mode, options: Options) -> Settings:
             token file cannot be read.
         KubeconfigError: the local kubeconfig (local level, or a server allowed to use its
             own) cannot be read.
+        UsageError: confinement is on (serve's default) and the kernel lacks Landlock ABI 4.
     """
     tokens = _tokens(options) if mode == "server" else ()
     if mode == "server" and not tokens and not options.insecure_no_auth:
@@ -187,6 +192,11 @@ def build_settings(mode: Mode, options: Options) -> Settings:
             max_bytes=options.max_kubeconfig_bytes,
         )
     redact = options.redact_secrets
+    confine = mode == "server" if options.confine is None else options.confine
+    if confine:
+        from k8smcp.confine import require
+
+        require()  # or a UsageError naming what the kernel lacks and --no-confine
     return Settings(
         **{name: getattr(options, name) for name in _SAME_IN_BOTH},
         default_timeout=options.timeout,
@@ -198,6 +208,7 @@ def build_settings(mode: Mode, options: Options) -> Settings:
         allowed_hosts=csv(options.allowed_hosts),
         allowed_origins=csv(options.allowed_origins),
         cache_root=discovery_cache_root(options.cache_dir) if options.discovery_cache else None,
+        confine=confine,
     )
 
 

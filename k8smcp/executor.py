@@ -1,4 +1,4 @@
-"""The only place k8smcp starts processes: an argument list in, a Completed out.
+"""The only place k8smcp starts processes: an argument list in, a ToolResult out.
 
 Each call gets a private directory (0700) that holds the kubeconfig (0600) and serves as
 the child's HOME, with every config and cache directory the CLIs use pointed inside it.
@@ -27,13 +27,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import anyio
-import anyio.abc
+import anyio.to_thread
 
+from k8smcp import confine
 from k8smcp.errors import BinaryNotFoundError, BusyError
+from k8smcp.models import ToolResult, ran
 from k8smcp.redact import redact_argv
 
 logger = logging.getLogger(__name__)
@@ -64,18 +67,9 @@ class Invocation:
     # (resource.RLIMIT_*, value) pairs set on the child (the pipe filters' memory cap)
     limits: tuple[tuple[int, int], ...] = ()
 
-
-@dataclass(frozen=True, slots=True)
-class Completed:
-    """What a process did. ``exit_code`` is 124 when k8smcp killed it on timeout."""
-
-    argv: list[str]
-    exit_code: int
-    stdout: str
-    stderr: str
-    truncated: bool
-    timed_out: bool
-    duration_ms: int
+    # Landlock rules for the child (k8smcp.confine); the call directory is added to
+    # what it may write. None: unconfined.
+    confinement: confine.Confinement | None = None
 
 
 class Executor:
@@ -93,6 +87,7 @@ class Executor:
         self.queue_timeout = queue_timeout
         self._limiter: anyio.CapacityLimiter | None = None
         self._files = _FileThread(SPARE_WORKDIRS)
+        self._starter = confine.Starter()  # threads that start confined children
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -101,7 +96,7 @@ class Executor:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         return self._limiter
 
-    async def execute(self, inv: Invocation) -> Completed:
+    async def execute(self, inv: Invocation) -> ToolResult:
         """Run ``inv`` to completion, timeout or cancellation.
 
         Raises:
@@ -132,6 +127,7 @@ class Executor:
         skips atexit). Calls made after it still work, without spares.
         """
         await anyio.to_thread.run_sync(self._files.close)
+        self._starter.close()
 
     async def _workdir(self, kubeconfig: bytes | None) -> Path:
         """A private directory for one call, with the kubeconfig written in it.
@@ -150,7 +146,7 @@ class Executor:
                 self._files.remove(spare)
         return Path(await anyio.to_thread.run_sync(_make_workdir, kubeconfig))
 
-    async def _run(self, inv: Invocation, workdir: Path) -> Completed:
+    async def _run(self, inv: Invocation, workdir: Path) -> ToolResult:
         env = dict(inv.env)
         env.update(home_env(workdir))
         env.update(inv.tool_env(Path(env["HOME"])))
@@ -159,15 +155,7 @@ class Executor:
         shown = [Path(inv.argv[0]).name, *redact_argv(inv.argv[1:])]
         started = time.monotonic()
         try:
-            process = await anyio.open_process(
-                inv.argv,
-                stdin=subprocess.PIPE if inv.stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=workdir,
-                env=env,
-                start_new_session=True,  # its own process group, so we can kill all of it
-            )
+            child = await _Child.start(inv, workdir, env, self._starter)
         except (FileNotFoundError, PermissionError) as exc:
             raise BinaryNotFoundError(
                 f"{shown[0]} could not be started: {exc.strerror}", tool=shown[0]
@@ -176,31 +164,31 @@ class Executor:
             # Set just after the start (anyio has no preexec hook): the child has only
             # begun reading its input by then, so it cannot have grown past the limit.
             with contextlib.suppress(ProcessLookupError):
-                resource.prlimit(process.pid, limit, (value, value))
+                resource.prlimit(child.pid, limit, (value, value))
         out = _Capped(self.max_output_bytes)
         err = _Capped(self.max_output_bytes)
         timed_out = False
         try:
             with anyio.move_on_after(inv.timeout) as scope:
                 async with anyio.create_task_group() as tg:
-                    if process.stdin is not None:
-                        tg.start_soon(_feed, process.stdin, inv.stdin or b"")
-                    assert process.stdout is not None and process.stderr is not None
-                    tg.start_soon(out.drain, process.stdout)
-                    tg.start_soon(err.drain, process.stderr)
-                    await process.wait()
+                    if child.stdin is not None:
+                        tg.start_soon(_feed, child, inv.stdin or b"")
+                    tg.start_soon(out.drain, child.stdout)
+                    tg.start_soon(err.drain, child.stderr)
+                    await child.wait()
             timed_out = scope.cancelled_caught
         finally:
             # On timeout, cancellation or any error: nothing of the call may outlive it.
             with anyio.CancelScope(shield=True):
-                _kill_group(process.pid)
-                await process.aclose()
+                _kill_group(child.pid)
+                await child.close()
         duration_ms = int((time.monotonic() - started) * 1000)
-        exit_code = TIMEOUT_EXIT_CODE if timed_out else (process.returncode or 0)
+        exit_code = TIMEOUT_EXIT_CODE if timed_out else (child.returncode or 0)
         stderr = err.text("stderr")
         if timed_out:
             stderr += f"\n[k8smcp: killed after the {inv.timeout:g}s timeout]\n"
-        return Completed(
+        return ran(  # the service names the tool; here, the binary's name stands in
+            tool=shown[0],
             argv=shown,
             exit_code=exit_code,
             stdout=out.text("stdout"),
@@ -209,6 +197,84 @@ class Executor:
             timed_out=timed_out,
             duration_ms=duration_ms,
         )
+
+
+class _Child:
+    """A started child: its pipes (non-blocking, ours) and a pidfd to await its exit.
+
+    Started in the loop's thread, or, when confined, by ``confine.Starter`` from a
+    thread of its own that carries the Landlock rules.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes], fds: tuple[int | None, int, int]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.stdin, self.stdout, self.stderr = fds
+        self._pidfd = os.pidfd_open(popen.pid)
+
+    @classmethod
+    async def start(
+        cls, inv: Invocation, workdir: Path, env: dict[str, str], starter: confine.Starter
+    ) -> _Child:
+        ours: list[int] = []
+        theirs: list[int] = []
+        try:
+            if inv.stdin is not None:
+                child_in, parent_in = os.pipe2(os.O_CLOEXEC)
+                ours.append(parent_in)
+                theirs.append(child_in)
+            else:
+                child_in = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                theirs.append(child_in)
+            parent_out, child_out = os.pipe2(os.O_CLOEXEC)
+            parent_err, child_err = os.pipe2(os.O_CLOEXEC)
+            ours += [parent_out, parent_err]
+            theirs += [child_out, child_err]
+            kwargs: dict[str, Any] = {
+                "cwd": str(workdir),
+                "env": env,
+                "stdin": child_in,
+                "stdout": child_out,
+                "stderr": child_err,
+            }
+            if inv.confinement is None:
+                popen = subprocess.Popen(inv.argv, start_new_session=True, **kwargs)
+            else:
+                confinement = replace(
+                    inv.confinement, writable=(str(workdir), *inv.confinement.writable)
+                )
+                popen = await starter.start(confinement, inv.argv, **kwargs)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        for fd in ours:
+            os.set_blocking(fd, False)
+        return cls(popen, (ours[0] if inv.stdin is not None else None, ours[-2], ours[-1]))
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    async def wait(self) -> None:
+        await anyio.wait_readable(self._pidfd)
+        self.popen.wait()
+
+    def close_stdin(self) -> None:
+        if self.stdin is not None:
+            fd, self.stdin = self.stdin, None
+            os.close(fd)
+
+    async def close(self) -> None:
+        """Reap the child (already killed) and close every descriptor."""
+        if self.popen.returncode is None:
+            await self.wait()
+        self.close_stdin()
+        for fd in (self.stdout, self.stderr, self._pidfd):
+            os.close(fd)
 
 
 def home_env(workdir: Path) -> dict[str, str]:
@@ -236,15 +302,23 @@ class _Capped:
         self.buffer = bytearray()
         self.dropped = 0
 
-    async def drain(self, stream: anyio.abc.ByteReceiveStream) -> None:
-        async for chunk in stream:
+    async def drain(self, fd: int) -> None:
+        while True:
+            try:
+                chunk = os.read(fd, _CHUNK)
+            except BlockingIOError:
+                await anyio.wait_readable(fd)
+                continue
+            if not chunk:
+                return
             room = self.cap - len(self.buffer)
             if room > 0:
                 self.buffer += chunk[:room]
             self.dropped += max(0, len(chunk) - max(room, 0))
 
     def text(self, name: str) -> str:
-        text = self.buffer.decode(errors="replace")
+        kept = whole_characters(self.buffer) if self.dropped else self.buffer
+        text = kept.decode(errors="replace")
         if self.dropped:
             text += (
                 f"\n[k8smcp: {name} truncated at {self.cap} bytes; "
@@ -253,14 +327,38 @@ class _Capped:
         return text
 
 
-async def _feed(stream: anyio.abc.ByteSendStream, data: bytes) -> None:
+def whole_characters(data: bytes | bytearray) -> bytes | bytearray:
+    """``data`` without a UTF-8 character that the cap cut in two (at most 3 bytes go)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # not a continuation byte: where the last character starts
+            need = (
+                2
+                if byte >> 5 == 0b110
+                else 3
+                if byte >> 4 == 0b1110
+                else 4
+                if byte >> 3 == 0b11110
+                else 1
+            )
+            return data[:-back] if need > back else data
+    return data
+
+
+async def _feed(child: _Child, data: bytes) -> None:
+    fd = child.stdin
+    assert fd is not None
+    view = memoryview(data)
     try:
-        for start in range(0, len(data), _CHUNK):
-            await stream.send(data[start : start + _CHUNK])
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, BrokenPipeError):
+        while view:
+            try:
+                view = view[os.write(fd, view[:_CHUNK]) :]
+            except BlockingIOError:
+                await anyio.wait_writable(fd)
+    except (BrokenPipeError, ConnectionResetError):
         pass  # the child exited without reading all of its input: its exit code tells
     finally:
-        await stream.aclose()
+        child.close_stdin()  # end of input
 
 
 def _kill_group(pgid: int) -> None:

@@ -8,14 +8,12 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8smcp import __version__, speedups
@@ -32,74 +30,15 @@ from k8smcp.errors import (
 )
 from k8smcp.mcp_server import build_server
 from k8smcp.metrics import Metrics
+from k8smcp.models import ErrorBody, ToolRequest, ToolResult, ToolStatus, describe_problems
 from k8smcp.service import Service, ToolCall
 from k8smcp.tools import TOOLS, ToolSpec
 
 logger = logging.getLogger(__name__)
 
 
-class ToolRequest(BaseModel):
-    """The body of POST /tools/{tool}."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    command: str = Field(
-        min_length=1,
-        description="Arguments after the binary's name, split like a POSIX shell (no shell runs)",
-        examples=["get pods -n kube-system -o wide"],
-    )
-    namespace: str | None = Field(default=None, description="Default namespace")
-    stdin: str | None = Field(
-        default=None, description="Standard input, e.g. a manifest for `-f -`"
-    )
-    timeout: float | None = Field(default=None, description="Seconds before the command is killed")
-    kubeconfig: str | None = Field(
-        default=None, description="Base64 kubeconfig (the X-Kubeconfig header takes precedence)"
-    )
-    context: str | None = Field(default=None, description="Kubeconfig context to use")
-    max_bytes: int | None = Field(
-        default=None, gt=0, description="Most bytes of stdout to return (no limit unless set)"
-    )
-    offset: int | None = Field(
-        default=None, ge=0, description="Read-only commands: stdout from this byte on"
-    )
-
-
-class ToolResponse(BaseModel):
-    """What the command did: 200 whenever it ran, whatever its exit code."""
-
-    ok: bool
-    tool: str
-    argv: list[str]
-    exit_code: int
-    stdout: str
-    stderr: str
-    truncated: bool
-    timed_out: bool
-    duration_ms: int
-
-
-class ErrorResponse(BaseModel):
-    """Every error: a stable code, a message saying what to do, the HTTP status."""
-
-    ok: bool = False
-    error: str
-    detail: str
-    status: int
-
-
-class ToolInfo(BaseModel):
-    """A tool of the catalog and whether its binary is installed here."""
-
-    tool: str
-    available: bool
-    path: str | None
-    version: str | None
-    detail: str | None
-
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 503)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 413, 429, 503)
 }
 
 
@@ -107,7 +46,7 @@ def build_app(service: Service) -> FastAPI:
     """The whole HTTP application for ``service``. Build a fresh one per server run."""
     settings = service.settings
     speedups.fast_sse_line_breaks()
-    mcp = build_server(service)
+    mcp = build_server(service, http=True)
     security = _transport_security(settings)
     mcp_app = mcp.streamable_http_app(
         stateless_http=True,  # any replica can serve any call
@@ -131,6 +70,7 @@ def build_app(service: Service) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(McpEdges)
     # added last, so it runs first: nothing is read before the caller is known
     app.add_middleware(Guard, tokens=settings.auth_tokens, security=security)
 
@@ -140,7 +80,7 @@ def build_app(service: Service) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(_describe(err) for err in exc.errors())
+        problems = describe_problems(exc.errors(), ignore=("body",))
         return await on_error(request, InvalidRequestError(f"invalid request body: {problems}"))
 
     @app.get("/metrics", tags=["server"], response_class=Response)
@@ -156,13 +96,13 @@ def build_app(service: Service) -> FastAPI:
         """Liveness and readiness: answers as soon as the server is up."""
         return {"status": "ok", "version": __version__}
 
-    catalog: list[ToolInfo] = []
+    catalog: list[ToolStatus] = []
 
-    @app.get("/tools", tags=["tools"], response_model=list[ToolInfo])
-    async def list_tools() -> list[ToolInfo]:
+    @app.get("/tools", tags=["tools"], response_model=list[ToolStatus])
+    async def list_tools() -> list[ToolStatus]:
         """The tools, whether their binaries are installed, and their versions."""
         if not catalog:
-            found = [ToolInfo(**asdict(s)) for s in await service.catalog()]
+            found = await service.catalog()
             if not catalog:  # two first requests both looked: the first to get here fills it
                 catalog.extend(found)
         return catalog
@@ -172,7 +112,7 @@ def build_app(service: Service) -> FastAPI:
             f"/tools/{spec.name}",
             _rest_endpoint(service, spec),
             methods=["POST"],
-            response_model=ToolResponse,
+            response_model=ToolResult,
             responses=_ERRORS,
             tags=["tools"],
             summary=f"Run {spec.name}",
@@ -194,31 +134,14 @@ def _rest_endpoint(service: Service, spec: ToolSpec) -> Callable[..., Awaitable[
         request: Request,
         x_kubeconfig: Annotated[str | None, Header(description="Base64 kubeconfig")] = None,
     ) -> Response:
-        result = await service.call_tool(
-            ToolCall(
-                tool=spec.name,
-                command=body.command,
-                namespace=body.namespace,
-                stdin=body.stdin,
-                timeout=body.timeout,
-                kubeconfig=x_kubeconfig or body.kubeconfig,
-                context=body.context,
-                client=request.client.host if request.client else "-",
-                entry="rest",
-                max_bytes=body.max_bytes,
-                offset=body.offset,
-            )
-        )
-        # Already the ToolResponse shape (response_model documents it): sent as it is,
+        peer = request.client.host if request.client else "-"
+        call = ToolCall.of(spec.name, body, header=x_kubeconfig, client=peer, entry="rest")
+        result = await service.call_tool(call)
+        # Already the ToolResult shape (response_model documents it): sent as it is,
         # not validated and serialized again, which a 2 MB stdout would pay twice.
         return Response(json.dumps(result.to_dict()), media_type="application/json")
 
     return run
-
-
-def _describe(err: Any) -> str:
-    where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-    return f"{where}: {err.get('msg', 'invalid')}"
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -364,3 +287,63 @@ class BodyLimit:
                 f"request body is larger than {self.max_bytes} bytes (K8SMCP_MAX_BODY_BYTES)"
             ),
         )
+
+
+_POST_ONLY = [(b"allow", b"POST")]
+
+
+class McpEdges:
+    """Pure ASGI middleware: the HTTP answers the SDK leaves vague at /mcp.
+
+    The server is stateless, so GET (a stream nothing could ever be sent on) and DELETE
+    (no session to end) are 405 with ``Allow: POST``; a POST whose Content-Type is not
+    JSON is 415 (the SDK answers a plain-text 400). Bodies are JSON-RPC errors.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer GET, DELETE and non-JSON POSTs to /mcp; hand everything else on."""
+        if scope["type"] != "http" or scope.get("path") not in ("/mcp", "/mcp/"):
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method in ("GET", "DELETE"):
+            await _send_rpc_error(
+                send,
+                405,
+                f"{method} is not served: this server is stateless; POST JSON-RPC messages to /mcp",
+                _POST_ONLY,
+            )
+            return
+        if method == "POST":
+            ctype = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            if ctype.split(";")[0].strip().lower() != "application/json":
+                await _send_rpc_error(
+                    send,
+                    415,
+                    "Unsupported Media Type: send Content-Type: application/json",
+                    [(b"accept-post", b"application/json")],
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send_rpc_error(
+    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+    body = json.dumps(error).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

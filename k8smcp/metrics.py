@@ -8,6 +8,8 @@ call came through, its outcome and a denial's rule, so the series stay few.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -16,6 +18,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+if TYPE_CHECKING:
+    from k8smcp.service import Finished
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
@@ -29,7 +34,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.calls = Counter(
             "k8smcp_calls",
-            "Tool calls by tool, entry point and outcome (ok, failed, timeout, denied, error).",
+            "Tool calls by tool, entry point and outcome (ok, failed, timeout, denied, error, "
+            "cancelled).",
             ["tool", "entry", "outcome"],
             registry=self.registry,
         )
@@ -63,27 +69,18 @@ class Metrics:
         """A call came in."""
         self.in_flight.inc()
 
-    def finished(
-        self,
-        *,
-        tool: str,
-        entry: str,
-        outcome: str,
-        seconds: float,
-        rule: str | None = None,
-        truncated: bool = False,
-    ) -> None:
-        """A call ended, however it ended."""
+    def finished(self, call: Finished) -> None:
+        """A call ended, however it ended (cancelled too)."""
         self.in_flight.dec()
-        self.calls.labels(tool=tool, entry=entry, outcome=outcome).inc()
-        if outcome in ("ok", "failed", "timeout"):
-            self.duration.labels(tool=tool).observe(seconds)
-        if outcome == "timeout":
-            self.timeouts.labels(tool=tool).inc()
-        if rule is not None:
-            self.denials.labels(rule=rule).inc()
-        if truncated:
-            self.truncations.labels(tool=tool).inc()
+        self.calls.labels(tool=call.tool, entry=call.entry, outcome=call.outcome).inc()
+        if call.outcome in ("ok", "failed", "timeout"):
+            self.duration.labels(tool=call.tool).observe(call.seconds)
+        if call.outcome == "timeout":
+            self.timeouts.labels(tool=call.tool).inc()
+        if call.rule is not None:
+            self.denials.labels(rule=call.rule).inc()
+        if call.truncated:
+            self.truncations.labels(tool=call.tool).inc()
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from k8smcp.doctor import Check
     from k8smcp.errors import K8sMcpError
-    from k8smcp.service import ToolResult, ToolStatus
+    from k8smcp.models import ToolResult, ToolStatus
 
 
 SPINNER_DELAY = 1.0  # seconds of silence before a terminal shows that we are waiting

@@ -22,7 +22,8 @@ import shutil
 import time
 
 from k8smcp.errors import BinaryNotFoundError, InvalidCommandError
-from k8smcp.executor import TIMEOUT_EXIT_CODE, Completed, Executor, Invocation
+from k8smcp.executor import TIMEOUT_EXIT_CODE, Executor, Invocation
+from k8smcp.models import ToolResult, ran
 from k8smcp.policy.filters import Filter
 from k8smcp.policy.hooks import Command
 
@@ -95,10 +96,10 @@ def _split_unquoted(command: str) -> list[str]:
 async def run_filters(
     executor: Executor,
     filters: list[Filter],
-    cli: Completed,
+    cli: ToolResult,
     *,
     deadline: float,
-) -> Completed:
+) -> ToolResult:
     """Run ``filters`` on the CLI's (redacted) stdout and return the pipeline's result.
 
     The exit code is the last non-zero one, as with ``set -o pipefail``; stderr gathers
@@ -146,7 +147,8 @@ async def run_filters(
             stderr.append("[k8smcp: grep matched no line (exit code 1)]\n")
         if code != 0:
             exit_code = TIMEOUT_EXIT_CODE if timed_out else code
-    return Completed(
+    return ran(
+        tool=cli.tool,
         argv=argv,
         exit_code=exit_code,
         stdout=text,

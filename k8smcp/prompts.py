@@ -1,12 +1,15 @@
 """Troubleshooting prompts: templates that tell a model which commands to run, in order.
 
-Each prompt is a function of its arguments returning the text of one user message; the
-MCP server registers them all (``PROMPTS``).
+Each prompt is a function of its arguments returning the text of one user message;
+``PROMPTS`` describes each (arguments, the tools it uses) for the MCP server, which lists
+the prompts whose tools are installed.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 def crashloop_pod(pod: str, namespace: str = "default") -> str:
@@ -75,10 +78,64 @@ Explain what is out of sync and why (manual change in the cluster, failing hook,
 manifest) and whether a sync, a fix in git, or an ignoreDifferences entry is right."""
 
 
-PROMPTS: dict[str, tuple[str, Callable[..., str]]] = {
-    "debug_crashloop_pod": ("Debug a crash-looping pod", crashloop_pod),
-    "debug_stuck_rollout": ("Debug a Deployment that does not roll out", stuck_rollout),
-    "debug_failed_helm_release": ("Debug a failed Helm release", failed_helm_release),
-    "debug_istio_config": ("Find Istio configuration problems", istio_config_problem),
-    "debug_argocd_app": ("Debug an Argo CD app out of sync", argocd_out_of_sync),
-}
+@dataclass(frozen=True, slots=True)
+class PromptSpec:
+    """One prompt: its template, what each argument means, the tools it has the model use."""
+
+    name: str
+    title: str
+    render: Callable[..., str]
+    arguments: dict[str, str]  # name -> description, in the template's order
+    tools: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        """The first line of the template's docstring."""
+        return (self.render.__doc__ or self.title).strip().splitlines()[0]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The arguments without a default."""
+        params = inspect.signature(self.render).parameters.values()
+        return tuple(p.name for p in params if p.default is inspect.Parameter.empty)
+
+
+_NAMESPACE = "Namespace to look in (default: default)"
+
+PROMPTS: tuple[PromptSpec, ...] = (
+    PromptSpec(
+        "debug_crashloop_pod",
+        "Debug a crash-looping pod",
+        crashloop_pod,
+        {"pod": "Name of the pod that keeps restarting", "namespace": _NAMESPACE},
+        ("kubectl",),
+    ),
+    PromptSpec(
+        "debug_stuck_rollout",
+        "Debug a Deployment that does not roll out",
+        stuck_rollout,
+        {"deployment": "Name of the Deployment", "namespace": _NAMESPACE},
+        ("kubectl",),
+    ),
+    PromptSpec(
+        "debug_failed_helm_release",
+        "Debug a failed Helm release",
+        failed_helm_release,
+        {"release": "Name of the Helm release", "namespace": _NAMESPACE},
+        ("helm", "kubectl"),
+    ),
+    PromptSpec(
+        "debug_istio_config",
+        "Find Istio configuration problems",
+        istio_config_problem,
+        {"namespace": _NAMESPACE},
+        ("istioctl", "kubectl"),
+    ),
+    PromptSpec(
+        "debug_argocd_app",
+        "Debug an Argo CD app out of sync",
+        argocd_out_of_sync,
+        {"app": "Name of the Argo CD application"},
+        ("argocd", "kubectl"),
+    ),
+)

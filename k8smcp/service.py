@@ -9,22 +9,25 @@ on the ``k8smcp.audit`` logger: never a kubeconfig, a token or a Secret value.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import re
 import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+import anyio
 import anyio.to_thread
 
 from k8smcp import budget as answer
+from k8smcp import confine, pipeline, speedups
 from k8smcp import kubeconfig as kc
-from k8smcp import pipeline, speedups
 from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
 from k8smcp.config import Settings
 from k8smcp.errors import (
@@ -34,7 +37,8 @@ from k8smcp.errors import (
     K8sMcpError,
     KubeconfigMissingError,
 )
-from k8smcp.executor import Completed, Executor, Invocation
+from k8smcp.executor import Executor, Invocation
+from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import (
     Command,
     Lookups,
@@ -48,6 +52,9 @@ from k8smcp.policy.filters import check_filters
 from k8smcp.redact import redact_argv
 from k8smcp.secrets import redact_output
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
+
+if TYPE_CHECKING:
+    from k8smcp.egress import EgressProxy
 
 logger = logging.getLogger(__name__)
 audit = logging.getLogger("k8smcp.audit")
@@ -72,40 +79,27 @@ class ToolCall:
     max_bytes: int | None = None  # the answer budget (k8smcp.budget); None: no budget
     offset: int | None = None  # the next part: a byte offset into the whole stdout
 
-
-@dataclass(frozen=True, slots=True)
-class ToolResult:
-    """What a command did, in the shape every front end reports."""
-
-    tool: str
-    argv: list[str]
-    exit_code: int
-    stdout: str
-    stderr: str
-    truncated: bool
-    timed_out: bool
-    duration_ms: int
-
-    @property
-    def ok(self) -> bool:
-        """True when the command exited 0 within its timeout."""
-        return self.exit_code == 0 and not self.timed_out
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form, with ``ok`` first."""
-        return {"ok": self.ok, **asdict(self)}
+    @classmethod
+    def of(
+        cls, tool: str, request: ToolRequest, *, header: str | None, client: str, entry: str
+    ) -> ToolCall:
+        """The call a front end's ``request`` asks for; a kubeconfig ``header`` wins."""
+        fields = asdict(request)
+        if header:
+            fields["kubeconfig"] = header
+        return cls(tool=tool, client=client, entry=entry, **fields)
 
 
 @dataclass(frozen=True, slots=True)
-class ToolStatus:
-    """Whether a tool's binary is there, and which version it is."""
+class Finished:
+    """How one call ended, for an Observer."""
 
     tool: str
-    available: bool
-    path: str | None
-    version: str | None
-    detail: str | None = None
-    source: str | None = None  # why this binary: K8SMCP_<TOOL>_BIN, beside k8smcp, PATH
+    entry: str
+    outcome: str  # ok, failed, timeout, denied, error or cancelled
+    seconds: float
+    rule: str | None = None  # the policy rule of a denial
+    truncated: bool = False
 
 
 class Observer(Protocol):
@@ -114,17 +108,8 @@ class Observer(Protocol):
     def started(self) -> None:
         """A call came in."""
 
-    def finished(
-        self,
-        *,
-        tool: str,
-        entry: str,
-        outcome: str,
-        seconds: float,
-        rule: str | None = None,
-        truncated: bool = False,
-    ) -> None:
-        """A call ended: ok, failed, timeout, denied or error."""
+    def finished(self, call: Finished) -> None:
+        """A call ended, however it ended (cancelled too)."""
 
 
 class Service:
@@ -147,6 +132,17 @@ class Service:
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
         # one switch for redaction: the policy refuses what the redaction cannot read
         self._policy = replace(settings.policy, redact_secrets=settings.redact_secrets)
+        self._egress: EgressProxy | None = None
+        if settings.confine:
+            from k8smcp.egress import EgressProxy
+
+            self._egress = EgressProxy()
+        # what confined children may read beyond the system's files: CA bundles and the
+        # exec plugins the operator allows (found on the children's PATH)
+        self._readable = (
+            *confine.cert_paths(self._base_env),
+            *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
+        )
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -161,6 +157,12 @@ class Service:
             result = await self._call(call, audit)
         except K8sMcpError as exc:
             audit.refused(exc)
+            raise
+        except anyio.get_cancelled_exc_class():  # the executor has killed the child
+            audit.ended("cancelled")
+            raise
+        except BaseException:  # a bug: still one audit line, and the gauge comes down
+            audit.ended("error")
             raise
         audit.ran(result)
         return result
@@ -195,17 +197,21 @@ class Service:
             args = [spec.namespace_flag, call.namespace, *args]
         binary = spec.resolve_binary(self.settings.binaries)
         deadline = time.monotonic() + timeout
-        completed = await self.executor.execute(
-            Invocation(
-                argv=[binary, *args],
-                env=self._base_env,
-                kubeconfig=rendered,
-                stdin=call.stdin.encode() if call.stdin is not None else None,
-                timeout=timeout,
-                tool_env=spec.env,
-                cache_dir=cache_dir,
+        async with self._confined(spec, binary, args, cache_dir) as (confinement, proxy):
+            if proxy is not None and rendered is not None:
+                rendered = confine.through_proxy(rendered, proxy)
+            completed = await self.executor.execute(
+                Invocation(
+                    argv=[binary, *args],
+                    env=self._env(proxy),
+                    kubeconfig=rendered,
+                    stdin=call.stdin.encode() if call.stdin is not None else None,
+                    timeout=timeout,
+                    tool_env=spec.env,
+                    cache_dir=cache_dir,
+                    confinement=confinement,
+                )
             )
-        )
         # Whole output without the word cannot hold a Secret (its kind, or a SecretList's,
         # or a manifest's "kind: Secret" would be there): skip parsing it. Cut output is
         # always parsed, since the cut may have fallen between a Secret's data and kind.
@@ -221,16 +227,7 @@ class Service:
             stdout, stderr, cut = _within_budget(command, call.offset, budget, completed)
             completed = replace(completed, stdout=stdout, stderr=stderr)
             truncated = truncated or cut
-        return ToolResult(
-            tool=spec.name,
-            argv=completed.argv,
-            exit_code=completed.exit_code,
-            stdout=completed.stdout,
-            stderr=completed.stderr,
-            truncated=truncated,
-            timed_out=completed.timed_out,
-            duration_ms=completed.duration_ms,
-        )
+        return replace(completed, tool=spec.name, truncated=truncated)
 
     def _budget(self, call: ToolCall, command: Command) -> int | None:
         """The call's answer budget in bytes, or None; refuses an offset it cannot honour."""
@@ -251,8 +248,13 @@ class Service:
         return call.max_bytes or self.settings.output_budget
 
     async def aclose(self) -> None:
-        """Finish what calls left to do in the background (removing their directories)."""
+        """Finish what calls left to do in the background (removing their directories).
+
+        Closes the egress proxy: no confined call can run after it.
+        """
         await self.executor.aclose()
+        if self._egress is not None:
+            self._egress.close()
 
     async def tool_status(self, spec: ToolSpec) -> ToolStatus:
         """Find the tool's binary and ask it for its version."""
@@ -263,14 +265,16 @@ class Service:
                 spec.name, available=False, path=None, version=None, detail=exc.message
             )
         binary = found.path
-        completed = await self.executor.execute(
-            Invocation(
-                argv=[binary, *spec.version_args],
-                env=self._base_env,
-                timeout=VERSION_TIMEOUT,
-                tool_env=spec.env,
+        async with self._confined(spec, binary, [], None) as (confinement, proxy):
+            completed = await self.executor.execute(
+                Invocation(
+                    argv=[binary, *spec.version_args],
+                    env=self._env(proxy),
+                    timeout=VERSION_TIMEOUT,
+                    tool_env=spec.env,
+                    confinement=confinement,
+                )
             )
-        )
         if not completed.exit_code == 0:
             detail = (completed.stderr or completed.stdout).strip().splitlines()
             return ToolStatus(
@@ -292,6 +296,43 @@ class Service:
     async def catalog(self) -> list[ToolStatus]:
         """The status of every tool, in catalog order."""
         return [await self.tool_status(spec) for spec in TOOLS.values()]
+
+    @contextlib.asynccontextmanager
+    async def _confined(
+        self, spec: ToolSpec, binary: str, args: list[str], cache_dir: Path | None
+    ) -> AsyncIterator[tuple[confine.Confinement | None, str | None]]:
+        """The child's confinement and its egress proxy URL (a credential for this call).
+
+        (None, None) when confinement is off. The credential ends with the block.
+        """
+        if self._egress is None:
+            yield None, None
+            return
+        await self._egress.start()
+        policy = self.settings.policy
+        ports: tuple[int, ...] | None = None
+        if spec.confine_tcp:
+            ports = (self._egress.port, *confine.loopback_ports(args, policy))
+        writable: tuple[str, ...] = ()
+        if cache_dir is not None:
+            writable = (str(cache_dir),)
+        confinement = confine.Confinement(
+            writable=writable,
+            readable=(*confine.binary_dirs(binary), *self._readable),
+            connect_ports=ports,
+            read_all=not policy.is_server,  # local level: the user's own files
+        )
+        token = self._egress.register(policy)
+        try:
+            yield confinement, self._egress.url(token)
+        finally:
+            self._egress.forget(token)
+
+    def _env(self, proxy: str | None) -> Mapping[str, str]:
+        """The child's environment; with confinement, every proxy variable names ours."""
+        if proxy is None:
+            return self._base_env
+        return {**self._base_env, **confine.proxy_env(proxy)}
 
     async def _command(self, spec: ToolSpec, call: ToolCall, audit: _Audit) -> Command:
         """The call's command, split, parsed once and through the policy.
@@ -347,18 +388,28 @@ class Service:
             return self._parsed(call.kubeconfig, call.context, max_bytes)
         default = self.settings.default_kubeconfig
         if self.settings.mode == "server" and not self.settings.allow_default_kubeconfig:
-            raise KubeconfigMissingError(
-                "no kubeconfig sent: send it base64-encoded in the X-Kubeconfig header "
-                "or the kubeconfig field"
-            )
+            raise KubeconfigMissingError(_NO_KUBECONFIG.get(call.entry, _NO_KUBECONFIG["rest"]))
         if default is None:
-            if self.settings.mode == "server":
+            if self.settings.mode == "server" or call.entry == "stdio":
+                # stdio: kubectl without one would ask localhost:8080, a confusing answer
                 raise KubeconfigMissingError(
-                    "no kubeconfig sent, and the server found no default kubeconfig at start"
+                    _NO_KUBECONFIG[call.entry]
+                    if call.entry == "stdio"
+                    else "no kubeconfig sent, and the server found no default kubeconfig at start"
                 )
             return None
         return default.with_context(call.context)
 
+
+# What a caller with no kubeconfig is told, by door: never to paste one into arguments.
+_NO_KUBECONFIG = {
+    "mcp_http": "no kubeconfig was sent: the user must configure the MCP client to send the "
+    "cluster's kubeconfig, base64-encoded, in the X-Kubeconfig header",
+    "stdio": "k8smcp stdio found no kubeconfig when it started (--kubeconfig, KUBECONFIG or "
+    "~/.kube/config): the user must configure one and restart the server",
+    "rest": "no kubeconfig sent: send it base64-encoded in the X-Kubeconfig header "
+    "or the kubeconfig field",
+}
 
 _PARSED_MAX_CHARS = 16 * 1024  # a kubeconfig with a few clusters is 4-12 KiB of base64
 
@@ -368,7 +419,7 @@ def _parse(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
 
 
 def _within_budget(
-    command: Command, offset: int | None, budget: int, completed: Completed
+    command: Command, offset: int | None, budget: int, completed: ToolResult
 ) -> tuple[str, str, bool]:
     """The stdout and stderr cut to the answer budget (``k8smcp.budget``); True if cut."""
     tail = pipeline.keeps_end(command)
@@ -462,15 +513,20 @@ class _Audit:
         outcome = "denied" if exc.code == "denied" else "error"
         self._write(outcome, error=exc.code, rule=exc.extra.get("rule"))
 
+    def ended(self, outcome: str) -> None:
+        self._write(outcome)
+
     def _write(self, outcome: str, **fields: Any) -> None:
         if self.observer is not None:
             self.observer.finished(
-                tool=self.call.tool,
-                entry=self.call.entry,
-                outcome=outcome,
-                seconds=time.monotonic() - self.started,
-                rule=fields.get("rule"),
-                truncated=bool(fields.get("truncated")),
+                Finished(
+                    tool=self.call.tool,
+                    entry=self.call.entry,
+                    outcome=outcome,
+                    seconds=time.monotonic() - self.started,
+                    rule=fields.get("rule"),
+                    truncated=bool(fields.get("truncated")),
+                )
             )
         if not audit.isEnabledFor(logging.INFO):
             return

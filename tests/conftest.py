@@ -209,7 +209,9 @@ def run_k8smcp(
 class Server:
     """A real ``k8smcp serve`` process on a free loopback port."""
 
-    def __init__(self, *args: str, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str], log: Path, ready_timeout: float = 90
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.mcp_url = f"{self.url}/mcp"
@@ -222,7 +224,7 @@ class Server:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"k8smcp serve exited: {log.read_text()}")

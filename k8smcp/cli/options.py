@@ -135,6 +135,14 @@ FLAGS: dict[str, _Flag] = {
         decls=("--redact-secrets/--no-redact-secrets",),
         show_default=False,
     ),
+    "confine": _Flag(
+        "Confine each CLI with Landlock (writes to its own directory, TCP only through "
+        "k8smcp's egress proxy, which applies the address policy at connect time). Default: "
+        "on for serve, which refuses to start where the kernel lacks it; --no-confine opts out.",
+        POLICY,
+        decls=("--confine/--no-confine",),
+        show_default=False,
+    ),
     "host": _Flag("Address to listen on."),
     "allow_default_kubeconfig": _Flag(
         "Let requests without a kubeconfig use the server's own (flag, env or "
@@ -193,6 +201,7 @@ EXECUTION = (
     "allow_registry_login",
     "allow_urls",
     "redact_secrets",
+    "confine",
     "binaries",
 )
 # ... and serve's own

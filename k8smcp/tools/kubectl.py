@@ -17,9 +17,7 @@ SPEC = ToolSpec(
   logs web-1 --tail=200 | grep -i error
   apply -f -            (with the manifest in `stdin`)
 Manifests come inline through `stdin` with `-f -`. Prefer `-o json` or `-o yaml` for
-structured answers; output is capped, so filter with selectors (-l) and field selectors.
-The result carries exit_code, stdout and stderr; a non-zero exit_code is kubectl's own
-answer (NotFound, Forbidden), not a failure of the tool.""",
+structured answers; output is capped, so filter with selectors (-l) and field selectors.""",
     example="get pods -n default",
     version_args=("version", "--client", "-o", "json"),
     install_hint=(

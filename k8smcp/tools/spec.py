@@ -57,6 +57,9 @@ class ToolSpec:
     namespace_flag: str = "--namespace"
     # tool-specific variables pointing its config and cache dirs inside the call's home
     env: Callable[[Path], dict[str, str]] = field(default=_no_env)
+    # confined children may open TCP connections to the egress proxy only (k8smcp.confine);
+    # False for a CLI that serves itself on a random loopback port, which port rules can't allow
+    confine_tcp: bool = True
     # policy hooks: at server level after the refused commands, and at every level
     # after the flags that name files (positionals that are files, charts, URLs)
     server_checks: tuple[CheckHook, ...] = ()

@@ -78,8 +78,8 @@ def test_host_and_origin_checks(start_server: Any) -> None:
     assert ok.status_code == 200
 
 
-def test_policy_denials_have_one_shape_everywhere(start_server: Any) -> None:
-    server = start_server()
+def test_policy_denials_have_one_shape_everywhere(start_server: Any, fake_cli: Path) -> None:
+    server = start_server(env=k8smcp_env(K8SMCP_HELM_BIN=str(fake_cli)))  # helm is listed
     response = server.post(
         "kubectl", {"command": "get pods --server=https://evil:1", "kubeconfig": KC}
     )
@@ -139,8 +139,8 @@ def test_yaml_alias_bomb_is_refused(start_server: Any) -> None:
     assert "YAML alias" in response.json()["detail"]
 
 
-def test_read_only_mode(start_server: Any) -> None:
-    server = start_server("--read-only")
+def test_read_only_mode(start_server: Any, fake_cli: Path) -> None:
+    server = start_server("--read-only", env=k8smcp_env(K8SMCP_HELM_BIN=str(fake_cli)))
     ok = server.post("kubectl", {"command": "config get-contexts", "kubeconfig": KC})
     assert ok.status_code == 200 and ok.json()["ok"]
     denied = server.post("kubectl", {"command": "delete ns default", "kubeconfig": KC})
@@ -155,6 +155,7 @@ def test_read_only_mode(start_server: Any) -> None:
     assert tools["kubectl"].annotations.destructive_hint is False
     assert "read-only" in tools["kubectl"].description
     assert "--repo URL" in tools["helm"].description  # server rules: no chart directories
+    assert "first text block" not in tools["kubectl"].description
     assert "<redacted>" in tools["kubectl"].description
 
 

@@ -160,7 +160,8 @@ class McpEntry(Entry):
         data = result.structured_content or {}
         if "exit_code" not in data:
             return Outcome(-1, "", str(data.get("detail", "")), error=data.get("error", "unknown"))
-        return Outcome(data["exit_code"], data["stdout"], data["stderr"])
+        stdout = result.content[0].text  # sent once, as the first text block
+        return Outcome(data["exit_code"], stdout, data["stderr"])
 
     def close(self) -> None:
         self.stack.close()
@@ -234,8 +235,12 @@ def open_entries(env: dict[str, str], server_url: str) -> Iterator[dict[str, Ent
 
 @pytest.fixture(scope="session")
 def testbed_env(testbed_bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of k8smcp processes in integration tests: testbed CLIs first on PATH."""
-    env = k8smcp_env(tmp_path_factory.mktemp("k8smcp-tmp"))
+    """The environment of k8smcp processes in integration tests: testbed CLIs first on PATH.
+
+    Every door runs its CLIs confined: `serve` by default, `run` and `stdio` through
+    K8SMCP_CONFINE (k8smcp.confine).
+    """
+    env = k8smcp_env(tmp_path_factory.mktemp("k8smcp-tmp"), K8SMCP_CONFINE="true")
     env["PATH"] = f"{testbed_bin_dir}{os.pathsep}{env['PATH']}"
     for tool in ("helm", "istioctl", "argocd"):
         env[f"K8SMCP_{tool.upper()}_BIN"] = str(testbed_bin_dir / tool)

@@ -60,7 +60,7 @@ async def test_calls_to_two_clusters_never_cross(
                     result = await sessions[name].call_tool(
                         "kubectl", {"command": "get ns -o name"}
                     )
-                    answers.append(("mcp", name, result.structured_content["stdout"]))
+                    answers.append(("mcp", name, result.content[0].text))
 
         async with anyio.create_task_group() as tg:
             for i in range(CALLS):

@@ -72,7 +72,8 @@ def test_one_session_alternating_between_two_servers(start_server: Any, cluster_
     for marker, result in zip(markers, results, strict=True):
         data = result.structured_content
         assert not result.is_error and data["exit_code"] == 0, data
-        assert marker.upper() in data["stdout"] and cluster_a.marker_namespace in data["stdout"]
+        stdout = result.content[0].text
+        assert marker.upper() in stdout and cluster_a.marker_namespace in stdout
 
     call_ports = [port for method, port in transport.routes if method == "tools/call"]
     assert call_ports == [ports[i % 2] for i in range(CALLS)]

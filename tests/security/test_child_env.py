@@ -30,14 +30,16 @@ AWS_SECRET = "aws-secret-access-key-never-in-a-child"
 AWS_KEY_ID = "AKIAK8SMCPTESTNEVER"
 SA_TOKEN = "eyJhbGciOiJSUzI1NiJ9.service-account-token-never-in-a-child"
 SERVER_HOME_MARK = "server-home"
+MARK = "@@k8smcp-probe@@"
 
 PROBE = textwrap.dedent(
     """\
     #!{python}
-    # Records the environment kubectl gave this exec plugin, then answers with a token.
+    # Reports the environment kubectl gave this exec plugin on stderr, which kubectl
+    # passes on (a confined plugin may write nothing outside its call), then answers.
     import json, os, sys
-    with open(os.path.join({records!r}, "{name}-%d.json" % os.getpid()), "w") as f:
-        json.dump({{"env": dict(os.environ), "argv": sys.argv}}, f)
+    record = json.dumps({{"env": dict(os.environ), "argv": sys.argv, "name": "{name}"}})
+    sys.stderr.write("{mark}" + record + "{mark}\\n")
     print(json.dumps({{
         "apiVersion": "client.authentication.k8s.io/v1",
         "kind": "ExecCredential",
@@ -50,15 +52,11 @@ PROBE = textwrap.dedent(
 class Setup:
     def __init__(self, base: Path) -> None:
         self.base = base
-        self.records = base / "records"
-        self.records.mkdir()
         self.bin = base / "bin"
         self.bin.mkdir()
         for name in (PLUGIN, OTHER):
             probe = self.bin / name
-            probe.write_text(
-                PROBE.format(python=sys.executable, records=str(self.records), name=name)
-            )
+            probe.write_text(PROBE.format(python=sys.executable, mark=MARK, name=name))
             probe.chmod(0o755)
         self.sa_token_file = base / "serviceaccount" / "token"
         self.sa_token_file.parent.mkdir()
@@ -69,8 +67,10 @@ class Setup:
         self.server_home.mkdir()
         self.closed_port = free_port()
 
-    def recorded(self) -> list[dict[str, Any]]:
-        return [json.loads(p.read_text()) for p in sorted(self.records.iterdir())]
+    @staticmethod
+    def recorded(stderr: str) -> list[dict[str, Any]]:
+        """What the probe reported, through kubectl's stderr."""
+        return [json.loads(part) for part in stderr.split(MARK)[1::2]]
 
     def kubeconfig(self, **exec_fields: Any) -> str:
         exec_config = {
@@ -125,12 +125,11 @@ def call(server: Server, kubeconfig: str) -> httpx.Response:
 def test_the_allowed_plugin_runs_and_sees_none_of_the_servers_credentials(
     server: Server, setup: Setup
 ) -> None:
-    before = len(setup.recorded())
     response = call(server, setup.kubeconfig())
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["exit_code"] == 1 and "connection refused" in result["stderr"]
-    runs = setup.recorded()[before:]
+    runs = setup.recorded(result["stderr"])
     assert runs, "kubectl never ran the allowed exec plugin"
     for run in runs:
         env: dict[str, str] = run["env"]
@@ -168,10 +167,9 @@ def test_any_other_plugin_is_refused_and_nothing_runs(
 ) -> None:
     if exec_fields.get("command") == "PLUGIN_PATH":
         exec_fields = {"command": str(setup.bin / PLUGIN)}
-    before = len(setup.recorded())
     response = call(server, setup.kubeconfig(**exec_fields))
     assert response.status_code == 403, response.text
     body = response.json()
     assert body["error"] == "denied" and body["rule"] == "kubeconfig-exec"
     assert "users[0].user.exec" in body["detail"]
-    assert len(setup.recorded()) == before, "a refused plugin ran"
+    assert MARK not in response.text, "a refused plugin ran"

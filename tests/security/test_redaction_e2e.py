@@ -84,7 +84,7 @@ def test_mcp_shows_keys_not_values(server: Any) -> None:
     assert not result.is_error
     assert VALUE not in json.dumps(result.structured_content)
     assert all(VALUE not in getattr(part, "text", "") for part in result.content)
-    assert json.loads(result.structured_content["stdout"])["data"] == {"password": "<redacted>"}
+    assert json.loads(result.content[0].text)["data"] == {"password": "<redacted>"}
 
 
 @pytest.mark.parametrize(

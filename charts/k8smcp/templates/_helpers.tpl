@@ -81,6 +81,7 @@ allowRegistryLogin: K8SMCP_ALLOW_REGISTRY_LOGIN
 allowLocalFiles: K8SMCP_ALLOW_LOCAL_FILES
 allowUrls: K8SMCP_ALLOW_URLS
 redactSecrets: K8SMCP_REDACT_SECRETS
+confine: K8SMCP_CONFINE
 {{- end }}
 
 {{/* Hosts the Service, the Ingress and a port-forward reach the pods by, for K8SMCP_ALLOWED_HOSTS. */}}

@@ -1,0 +1,201 @@
+"""The egress proxy admits a connection only with a live call credential and only to
+addresses that call's policy allows, checked on the addresses it connects to.
+
+Real sockets on loopback: a target listener records what reaches it.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import anyio
+import pytest
+
+from k8smcp.egress import EgressProxy
+from k8smcp.policy import Policy
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Target:
+    port: int
+    received: list[bytes] = field(default_factory=list)
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    """A loopback listener that answers every connection with ``hello`` and records input."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    found = Target(sock.getsockname()[1])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    found.received.append(conn.recv(4096))
+                    conn.sendall(b"hello")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield found
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def _auth(token: str, user: str = "k8smcp") -> str:
+    return base64.b64encode(f"{user}:{token}".encode()).decode()
+
+
+async def _ask(proxy: EgressProxy, request: bytes) -> bytes:
+    async with await anyio.connect_tcp("127.0.0.1", proxy.port) as stream:
+        await stream.send(request)
+        chunks = []
+        with anyio.move_on_after(5):
+            try:
+                while True:
+                    chunks.append(await stream.receive())
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                pass
+        return b"".join(chunks)
+
+
+async def _proxy() -> EgressProxy:
+    proxy = EgressProxy()
+    await proxy.start()
+    return proxy
+
+
+@pytest.mark.parametrize("auth", [None, _auth("not-a-live-token"), _auth("x", user="other")])
+async def test_a_connection_without_a_live_credential_is_refused(
+    target: Target, auth: str | None
+) -> None:
+    proxy = await _proxy()
+    proxy.register(Policy.server())
+    header = f"Proxy-Authorization: Basic {auth}\r\n" if auth else ""
+    answer = await _ask(proxy, f"CONNECT 127.0.0.1:{target.port} HTTP/1.1\r\n{header}\r\n".encode())
+    proxy.close()
+    assert answer.startswith(b"HTTP/1.1 407 ")
+    assert target.received == []
+
+
+async def test_connect_to_an_allowed_address_is_relayed(target: Target) -> None:
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    answer = await _ask(
+        proxy,
+        f"CONNECT 127.0.0.1:{target.port} HTTP/1.1\r\n"
+        f"Proxy-Authorization: Basic {_auth(token)}\r\n\r\nping".encode(),
+    )
+    proxy.close()
+    assert answer == b"HTTP/1.1 200 Connection established\r\n\r\nhello"
+    assert target.received == [b"ping"]
+
+
+async def test_a_forgotten_credential_admits_nothing(target: Target) -> None:
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    proxy.forget(token)
+    answer = await _ask(
+        proxy,
+        f"CONNECT 127.0.0.1:{target.port} HTTP/1.1\r\n"
+        f"Proxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode(),
+    )
+    proxy.close()
+    assert answer.startswith(b"HTTP/1.1 407 ")
+    assert target.received == []
+
+
+@pytest.mark.parametrize(
+    "policy, host",
+    [
+        (Policy.server(denied_servers=("127.0.0.0/8",)), "127.0.0.1"),
+        # a name whose answers include a refused address: every answer is checked
+        (
+            Policy.server(denied_servers=("127.0.0.1",), resolver=lambda n: ["127.0.0.1"]),
+            "rebound.example",
+        ),
+        (Policy.server(allowed_servers=("10.0.0.0/8",)), "127.0.0.1"),
+    ],
+    ids=["denied-address", "name-resolving-to-denied", "not-on-allow-list"],
+)
+async def test_a_refused_address_gets_403_and_no_connection(
+    target: Target, policy: Policy, host: str
+) -> None:
+    proxy = await _proxy()
+    token = proxy.register(policy)
+    answer = await _ask(
+        proxy,
+        f"CONNECT {host}:{target.port} HTTP/1.1\r\n"
+        f"Proxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode(),
+    )
+    proxy.close()
+    assert answer.startswith(b"HTTP/1.1 403 k8smcp egress proxy refused: connection: host")
+    assert b"(rule address)" in answer
+    assert target.received == []
+
+
+async def test_plain_http_is_forwarded_in_origin_form_without_the_credential(
+    target: Target,
+) -> None:
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    answer = await _ask(
+        proxy,
+        f"GET http://127.0.0.1:{target.port}/index.yaml HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{target.port}\r\n"
+        f"Proxy-Authorization: Basic {_auth(token)}\r\n"
+        "Proxy-Connection: keep-alive\r\n\r\n".encode(),
+    )
+    proxy.close()
+    assert answer == b"hello"
+    request = target.received[0].decode()
+    assert request.startswith("GET /index.yaml HTTP/1.1\r\n")
+    assert token not in request and "proxy-" not in request.lower()
+    assert "connection: close" in request
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [b"GET https://127.0.0.1:1/ HTTP/1.1", b"GET /relative HTTP/1.1", b"NONSENSE"],
+)
+async def test_requests_that_are_not_proxy_requests_get_400(request_line: bytes) -> None:
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    answer = await _ask(
+        proxy, request_line + f"\r\nProxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode()
+    )
+    proxy.close()
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_a_tunnel_ends_with_its_call() -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers or closes
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    with silent:
+        async with await anyio.connect_tcp("127.0.0.1", proxy.port) as stream:
+            await stream.send(
+                f"CONNECT 127.0.0.1:{silent.getsockname()[1]} HTTP/1.1\r\n"
+                f"Proxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode()
+            )
+            assert (await stream.receive()).startswith(b"HTTP/1.1 200 ")
+            proxy.forget(token)
+            with anyio.fail_after(5):
+                with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+                    await stream.receive()
+    proxy.close()
