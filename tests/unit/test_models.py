@@ -5,6 +5,7 @@ satisfies the same output schema as a result; an answer is never cut inside a ch
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -125,14 +126,13 @@ def test_a_cut_never_falls_inside_a_character(text: str, cut: int) -> None:
 
 def test_capped_output_ends_on_a_whole_character() -> None:
     capped = _Capped(5)
-
-    class Chunks:
-        def __aiter__(self) -> Any:
-            async def gen() -> Any:
-                yield "aé€x".encode()  # 1 + 2 + 3 + 1 bytes: the cap falls inside €
-
-            return gen()
-
-    anyio.run(capped.drain, Chunks())
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.write(write, "aé€x".encode())  # 1 + 2 + 3 + 1 bytes: the cap falls inside €
+    os.close(write)
+    try:
+        anyio.run(capped.drain, read)
+    finally:
+        os.close(read)
     text = capped.text("stdout")
     assert text.startswith("aé\n[k8smcp: stdout truncated at 5 bytes") and "\ufffd" not in text
