@@ -94,11 +94,20 @@ def test_a_jq_program_that_would_eat_the_machine_is_stopped(program) -> None:
 async def test_below_the_policy_a_filter_inherits_nothing_and_writes_no_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from k8smcp.executor import Completed
+    from k8smcp.models import ran
 
     monkeypatch.setenv("K8SMCP_CANARY_SECRET", "canary-value-7f3a")
     executor = Executor(max_output_bytes=1 << 20, max_concurrency=2)
-    source = Completed(["kubectl"], 0, "b\na\n", "", False, False, 1)
+    source = ran(
+        tool="kubectl",
+        argv=["kubectl"],
+        exit_code=0,
+        stdout="b\na\n",
+        stderr="",
+        truncated=False,
+        timed_out=False,
+        duration_ms=1,
+    )
     target = tmp_path / "written"
     unchecked = [  # as if a grammar had let these through
         Filter("jq", ("jq", "-n", "env")),
