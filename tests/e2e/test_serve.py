@@ -391,7 +391,7 @@ def test_call_maps_server_errors_to_the_same_exit_codes_as_run(server: Any) -> N
         "call", "--url", server.mcp_url, "kubectl", "get", "ns", env=k8smcp_env(HOME="/nonexistent")
     )
     assert done.returncode == 3 and "missing_kubeconfig" not in done.stdout
-    assert "KubeconfigMissingError: no kubeconfig was sent" in done.stderr
+    assert "KubeconfigMissingError: no kubeconfig sent" in done.stderr  # call posts to REST
 
 
 def test_call_errors_have_distinct_exit_codes(server: Any, closed_port: int) -> None:
