@@ -133,6 +133,10 @@ LABEL org.opencontainers.image.title="k8smcp" \
       org.opencontainers.image.description="kubectl, helm, istioctl and argocd for LLM agents over MCP and REST" \
       org.opencontainers.image.version="${K8SMCP_VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
+# jq for `| jq` pipe stages (grep, sort, head, tail, wc, uniq, cut come with the base).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends jq=1.7.* \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 k8smcp \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin k8smcp

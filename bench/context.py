@@ -60,7 +60,13 @@ class Bench:
             self.ws.dir(f"home-k8smcp-{mode}"),
             K8SMCP_DISCOVERY_CACHE=mode,
             K8SMCP_MAX_OUTPUT_BYTES=str(MAX_OUTPUT_BYTES),
-            **extra,
+            # MCP answers whole, as REST's: the same work at every door (part tokens
+            # sets the budget on servers of its own)
+            **{
+                "K8SMCP_OUTPUT_BUDGET": str(MAX_OUTPUT_BYTES),
+                "K8SMCP_MAX_OUTPUT_BUDGET": str(MAX_OUTPUT_BYTES),
+                **extra,
+            },
         )
 
     def kubectl_env(self, stock: bool = False) -> dict[str, str]:

@@ -389,6 +389,11 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{a['wire_bytes'] / b['wire_bytes']:.2f}x | {b['stdout_copies']} / {a['stdout_copies']} |"
             )
     lines += _failed("wire", parts)
+    if "tokens" in parts and "rows" in parts["tokens"]:
+        from bench.parts.tokens import markdown as tokens_markdown
+
+        lines += tokens_markdown(parts["tokens"])
+    lines += _failed("tokens", parts)
 
     if "profile" in parts and "loads" in parts["profile"]:
         lines += ["", "## Where the server's time goes"]

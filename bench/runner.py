@@ -27,6 +27,7 @@ PARTS = (
     "percall",
     "wire",
     "confinement",
+    "tokens",
 )
 
 

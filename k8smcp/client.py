@@ -108,7 +108,9 @@ def call(
         K8sMcpError: the server refused the call (the class matches the server's error
             code, so exit codes agree with ``k8smcp run``), or could not be reached.
     """
-    arguments: dict[str, Any] = {"command": shlex.join(args)}
+    # A `|` item is a pipe to a filter (`call kubectl get pods '|' grep x`): sent bare.
+    command = " ".join("|" if arg == "|" else shlex.quote(arg) for arg in args)
+    arguments: dict[str, Any] = {"command": command}
     for key, value in (
         ("timeout", timeout),
         ("namespace", namespace),

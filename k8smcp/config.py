@@ -39,6 +39,9 @@ DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 # while a client reuses it makes that client's request fail (seen under load at 5 s).
 DEFAULT_KEEP_ALIVE_TIMEOUT = 75
 DEFAULT_QUEUE_TIMEOUT = 30.0
+# The answer budget of MCP callers (k8smcp.budget says why these numbers).
+DEFAULT_OUTPUT_BUDGET = 24_000
+DEFAULT_MAX_OUTPUT_BUDGET = 64_000
 
 # Variables a child may inherit from the server: what a CLI needs to find binaries,
 # speak the right locale, reach the network through the operator's proxy and trust the
@@ -83,6 +86,8 @@ class Options:
     timeout: float = DEFAULT_TIMEOUT
     max_timeout: float = DEFAULT_MAX_TIMEOUT
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    output_budget: int = DEFAULT_OUTPUT_BUDGET
+    max_output_budget: int = DEFAULT_MAX_OUTPUT_BUDGET
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
     discovery_cache: bool = True
@@ -121,6 +126,9 @@ class Settings:
     default_timeout: float = DEFAULT_TIMEOUT
     max_timeout: float = DEFAULT_MAX_TIMEOUT
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    # bytes of stdout an MCP answer shows by default, and the most a call may ask for
+    output_budget: int = DEFAULT_OUTPUT_BUDGET
+    max_output_budget: int = DEFAULT_MAX_OUTPUT_BUDGET
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     max_kubeconfig_bytes: int = DEFAULT_MAX_KUBECONFIG_BYTES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -209,6 +217,8 @@ _SAME_IN_BOTH = (
     "host",
     "max_timeout",
     "max_output_bytes",
+    "output_budget",
+    "max_output_budget",
     "max_concurrency",
     "max_kubeconfig_bytes",
     "max_body_bytes",

@@ -15,8 +15,10 @@ does not wait for it); the process finishes that work before it exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -62,6 +64,9 @@ class Invocation:
     tool_env: Callable[[Path], Mapping[str, str]] = field(default=lambda home: {})
     # kubectl's cache directory (KUBECACHEDIR) when it is shared; else it stays private
     cache_dir: Path | None = None
+    # (resource.RLIMIT_*, value) pairs set on the child (the pipe filters' memory cap)
+    limits: tuple[tuple[int, int], ...] = ()
+
     # Landlock rules for the child (k8smcp.confine); the call directory is added to
     # what it may write. None: unconfined.
     confinement: confine.Confinement | None = None
@@ -155,6 +160,11 @@ class Executor:
             raise BinaryNotFoundError(
                 f"{shown[0]} could not be started: {exc.strerror}", tool=shown[0]
             ) from exc
+        for limit, value in inv.limits:
+            # Set just after the start (anyio has no preexec hook): the child has only
+            # begun reading its input by then, so it cannot have grown past the limit.
+            with contextlib.suppress(ProcessLookupError):
+                resource.prlimit(child.pid, limit, (value, value))
         out = _Capped(self.max_output_bytes)
         err = _Capped(self.max_output_bytes)
         timed_out = False

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from importlib.metadata import version as installed_version
 from typing import Any
 
@@ -195,6 +196,8 @@ class McpServer:
             sent = http_request.headers.get(KUBECONFIG_HEADER)
             peer = http_request.client.host if http_request.client else "-"
             call = ToolCall.of(spec.name, request, header=sent, client=peer, entry="mcp_http")
+        if call.max_bytes is None:  # a model reads every byte: MCP answers have a budget
+            call = replace(call, max_bytes=self.service.settings.output_budget)
         key = (_caller(ctx), str(ctx.request_id))
         with anyio.CancelScope() as scope:
             self._in_flight[key] = scope
@@ -281,7 +284,7 @@ def instructions(service: Service, tools: list[str], *, http: bool) -> str:
         f"k8smcp runs {', '.join(tools) or 'no CLI (none is installed)'} against a "
         "Kubernetes cluster. Each tool takes `command`: the arguments after the binary's "
         "name, e.g. `get pods -n web`. Manifests and values go in `stdin` (`apply -f -`); "
-        "no shell runs, so there are no pipes."
+        "no shell runs, but `|` pipes into grep, head, tail, wc, sort, uniq, cut and jq."
     ]
     if http:
         where = "the kubeconfig the MCP client sends in its X-Kubeconfig header"
@@ -305,8 +308,11 @@ def _rules(service: Service) -> str:
     settings = service.settings
     policy = settings.policy
     rules = [
-        "No shell runs: pipes, redirections, `;` and `$(...)` do not work; filter with "
-        "selectors and -o jsonpath instead.",
+        "No shell runs (no `;`, `>`, `$(...)`), but `|` pipes into grep, head, tail, wc, "
+        "sort, uniq, cut and jq.",
+        f"An answer shows at most `max_bytes` of stdout (default {settings.output_budget}, "
+        f"at most {settings.max_output_budget}); a cut one says how to narrow the command "
+        "or read on with `offset`.",
         "Manifests and values come inline: put them in `stdin` and use `-f -`.",
         "The result's text is the command's stdout; if it failed or wrote to stderr, a "
         "second text gives exit_code and stderr. A non-zero exit code is the CLI's own "

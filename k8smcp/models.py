@@ -36,6 +36,10 @@ class ToolRequest:
     """Base64 kubeconfig, for callers that cannot send the X-Kubeconfig header."""
     context: str | None = None
     """Kubeconfig context to use instead of its current one."""
+    max_bytes: int | None = None
+    """Most bytes of stdout to return; over MCP the server's budget unless set."""
+    offset: int | None = None
+    """Read-only commands: the next part of a cut answer, from this byte of stdout on."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 
-from k8smcp import confine, speedups
+from k8smcp import budget as answer
+from k8smcp import confine, pipeline, speedups
 from k8smcp import kubeconfig as kc
 from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
 from k8smcp.config import Settings
@@ -38,8 +39,16 @@ from k8smcp.errors import (
 )
 from k8smcp.executor import Executor, Invocation
 from k8smcp.models import ToolRequest, ToolResult, ToolStatus
-from k8smcp.policy import Command, Lookups, check_command, check_kubeconfig, parse_command
+from k8smcp.policy import (
+    Command,
+    Lookups,
+    check_command,
+    check_kubeconfig,
+    is_read_only,
+    parse_command,
+)
 from k8smcp.policy import resolve_names as _resolve_names
+from k8smcp.policy.filters import check_filters
 from k8smcp.redact import redact_argv
 from k8smcp.secrets import redact_output
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
@@ -67,6 +76,8 @@ class ToolCall:
     context: str | None = None
     client: str = "-"  # who asked, for the audit line: a peer address, "stdio", "cli"
     entry: str = "-"  # the door it came through: rest, mcp_http, stdio, cli
+    max_bytes: int | None = None  # the answer budget (k8smcp.budget); None: no budget
+    offset: int | None = None  # the next part: a byte offset into the whole stdout
 
     @classmethod
     def of(
@@ -158,8 +169,12 @@ class Service:
 
     async def _call(self, call: ToolCall, audit: _Audit) -> ToolResult:
         spec = get_tool(call.tool)
-        command = await self._command(spec, call, audit)
+        text, stages = pipeline.split_pipeline(call.command)
+        command = await self._command(spec, replace(call, command=text), audit)
         args = command.args
+        filters = check_filters(stages)
+        audit.args = [*args, *(a for f in filters for a in ("|", *f.argv))]
+        budget = self._budget(call, command)
         timeout = self._timeout(call.timeout)
         if call.namespace is not None and not _NAMESPACE.match(call.namespace):
             raise InvalidRequestError(
@@ -181,6 +196,7 @@ class Service:
         elif call.namespace is not None:
             args = [spec.namespace_flag, call.namespace, *args]
         binary = spec.resolve_binary(self.settings.binaries)
+        deadline = time.monotonic() + timeout
         async with self._confined(spec, binary, args, cache_dir) as (confinement, proxy):
             if proxy is not None and rendered is not None:
                 rendered = confine.through_proxy(rendered, proxy)
@@ -196,13 +212,40 @@ class Service:
                     confinement=confinement,
                 )
             )
-        stdout = completed.stdout
         # Whole output without the word cannot hold a Secret (its kind, or a SecretList's,
         # or a manifest's "kind: Secret" would be there): skip parsing it. Cut output is
         # always parsed, since the cut may have fallen between a Secret's data and kind.
-        if self.settings.redact_secrets and (completed.truncated or "Secret" in stdout):
-            stdout = await _redact(command, stdout)
-        return replace(completed, tool=spec.name, stdout=stdout)
+        if self.settings.redact_secrets and (completed.truncated or "Secret" in completed.stdout):
+            redacted = await _redact(command, completed.stdout)
+            completed = replace(completed, stdout=redacted)
+        if filters:  # after redaction: a filter sees no Secret value to bring back
+            completed = await pipeline.run_filters(
+                self.executor, filters, completed, deadline=deadline
+            )
+        truncated = completed.truncated
+        if budget is not None:
+            stdout, stderr, cut = _within_budget(command, call.offset, budget, completed)
+            completed = replace(completed, stdout=stdout, stderr=stderr)
+            truncated = truncated or cut
+        return replace(completed, tool=spec.name, truncated=truncated)
+
+    def _budget(self, call: ToolCall, command: Command) -> int | None:
+        """The call's answer budget in bytes, or None; refuses an offset it cannot honour."""
+        limit = self.settings.max_output_budget
+        if call.max_bytes is not None and not 0 < call.max_bytes <= limit:
+            raise InvalidRequestError(
+                f"max_bytes must be more than 0 and at most {limit} (K8SMCP_MAX_OUTPUT_BUDGET)"
+            )
+        if call.offset is None:
+            return call.max_bytes
+        if call.offset < 0:
+            raise InvalidRequestError("offset must be 0 or more: a byte offset into stdout")
+        if not is_read_only(command):
+            raise InvalidRequestError(
+                "offset runs the command again to read its next part, and this command can "
+                "change the cluster: narrow it instead (selectors, -o jsonpath, a filter)"
+            )
+        return call.max_bytes or self.settings.output_budget
 
     async def aclose(self) -> None:
         """Finish what calls left to do in the background (removing their directories).
@@ -373,6 +416,30 @@ _PARSED_MAX_CHARS = 16 * 1024  # a kubeconfig with a few clusters is 4-12 KiB of
 
 def _parse(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
     return kc.from_b64(text, context=context, max_bytes=max_bytes)
+
+
+def _within_budget(
+    command: Command, offset: int | None, budget: int, completed: ToolResult
+) -> tuple[str, str, bool]:
+    """The stdout and stderr cut to the answer budget (``k8smcp.budget``); True if cut."""
+    tail = pipeline.keeps_end(command)
+    stdout, cut = answer.fit(
+        completed.stdout,
+        budget,
+        offset=offset,
+        keep_end=tail,
+        rerunnable=is_read_only(command),
+        narrow=pipeline.narrowing(command.tool, tail),
+    )
+    stderr, cut_err = answer.fit(
+        completed.stderr,
+        budget,
+        offset=None,
+        keep_end=True,
+        rerunnable=False,
+        narrow="the command's errors come last",
+    )
+    return stdout, stderr, cut or cut_err
 
 
 async def _redact(command: Command, stdout: str) -> str:

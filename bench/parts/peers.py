@@ -147,12 +147,15 @@ class Running:
                 self.proc.wait()
 
 
-def start(peer: Peer, where: Path, bench: Bench) -> Running:
+def start(peer: Peer, where: Path, bench: Bench, extra_path: str = "") -> Running:
+    """``extra_path``: directories put first on the peer's PATH (the testbed's helm)."""
     port = free_port()
     home = bench.ws.dir(f"home-{peer.package}")
     log = bench.ws.dir("logs") / f"peer-{peer.package}.log"
     env = {
-        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
+        "PATH": os.pathsep.join(
+            p for p in (extra_path, str(BIN_DIR), os.environ.get("PATH", os.defpath)) if p
+        ),
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "KUBECONFIG": str(bench.kubeconfig),

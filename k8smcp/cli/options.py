@@ -52,6 +52,13 @@ FLAGS: dict[str, _Flag] = {
     "max_output_bytes": _Flag(
         "Cap on each of stdout and stderr, applied while reading.", LIMITS, min=1
     ),
+    "output_budget": _Flag(
+        "Bytes of stdout an MCP answer shows unless the call sets max_bytes; the rest is "
+        "read with offset.",
+        LIMITS,
+        min=1,
+    ),
+    "max_output_budget": _Flag("The largest max_bytes a call may ask for.", LIMITS, min=1),
     "max_concurrency": _Flag(
         "Commands running at once in this process; more wait their turn.", LIMITS, min=1
     ),
@@ -177,6 +184,8 @@ EXECUTION = (
     "timeout",
     "max_timeout",
     "max_output_bytes",
+    "output_budget",
+    "max_output_budget",
     "max_concurrency",
     "max_kubeconfig_bytes",
     "queue_timeout",

@@ -97,7 +97,10 @@ Rule ids (``RULES``):
   server login); ``version``, ``completion`` and ``help`` are exempt.
 - ``shell``: an argument that is a shell operator (``|``, ``;``, ``&&``, ``>``, ...),
   starts or ends with one, or contains `` ` `` or ``$(``: no shell runs, so they would
-  do nothing or something unintended.
+  do nothing or something unintended. (The service takes ``| filter`` stages off first,
+  see ``pipeline``; this rule never sees them.)
+- ``filter``: a pipe stage that is not one of the filters or uses an option beyond its
+  input (files, writes, programs, ``jq`` environment access): ``policy/filters.py``.
 - ``read-only``: with ``read_only``, any command outside the per-tool allowlist.
 - ``secret-output`` (with ``redact_secrets``, on at server level): output that would
   print Secret values where the redaction cannot find them, per the tool's

@@ -36,6 +36,7 @@ RULES: dict[str, str] = {
     "registry-login": "helm registry login",
     "argocd-core": "argocd outside --core mode",
     "shell": "shell syntax; no shell runs",
+    "filter": "pipe stage that is not an allowed filter, or an option reaching beyond its input",
     "read-only": "command that can change the cluster, in read-only mode",
     "secret-output": "output format that would print Secret values redaction cannot find",
     "verbosity": "client log level that prints API request and response bodies",

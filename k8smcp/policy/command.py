@@ -186,10 +186,10 @@ def _check_shell(args: list[str]) -> None:
             raise deny(
                 "shell",
                 f"argument {index + 1}",
-                f"{problem}, but no shell runs: pipes, redirections, `;` and substitutions "
-                "do nothing here",
-                "run one command per call and filter the output yourself "
-                "(e.g. with -o jsonpath, -l selectors or --field-selector)",
+                f"{problem}, but no shell runs: redirections, `;`, `&&`, `||` and "
+                "substitutions do nothing here",
+                "run one command per call; narrow it with -l, --field-selector or -o jsonpath, "
+                "or pipe it into a filter: ` | grep x`, ` | jq .items` (separate the `|`)",
             )
 
 

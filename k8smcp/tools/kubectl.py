@@ -11,10 +11,10 @@ SPEC = ToolSpec(
     description="""Run a kubectl command against the Kubernetes cluster of the kubeconfig.
 
 `command` holds the arguments after `kubectl`, split as a POSIX shell would split them
-(quotes keep jsonpath and Go templates whole) but never run by a shell: no pipes, `;`, `$()`.
-Examples:
-  get pods -n kube-system -o wide
-  get deploy web -o jsonpath='{.status.readyReplicas}'
+(quotes keep jsonpath and Go templates whole) but never run by a shell. Examples:
+  get pods -A | grep -v Running
+  get deploy web -o json | jq -r '.spec.template.spec.containers[].image'
+  logs web-1 --tail=200 | grep -i error
   apply -f -            (with the manifest in `stdin`)
 Manifests come inline through `stdin` with `-f -`. Prefer `-o json` or `-o yaml` for
 structured answers; output is capped, so filter with selectors (-l) and field selectors.""",

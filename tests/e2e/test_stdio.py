@@ -39,6 +39,8 @@ async def test_lists_the_four_tools_with_their_schemas(fake_cli: Path) -> None:
         "timeout",
         "kubeconfig",
         "context",
+        "max_bytes",
+        "offset",
     }
     assert set(kubectl.output_schema["properties"]) == {
         "ok",

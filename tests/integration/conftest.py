@@ -14,14 +14,13 @@ If the testbed binaries are not built, the tests using these fixtures are skippe
 from __future__ import annotations
 
 import os
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import testbed as tb_pkg
+from tests.integration.seed import fresh_namespace
 from tests.testbed import Cluster, Testbed
 
 REQUIRE_ENV = "K8SMCP_REQUIRE_TESTBED"
@@ -82,19 +81,8 @@ def cluster_b(testbed: Testbed) -> Cluster:
 @pytest.fixture
 def namespace(cluster_a: Cluster) -> Iterator[str]:
     """A fresh labelled namespace on cluster A, deleted (without waiting) afterwards."""
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    cluster_a.kubectl("create", "namespace", name)
-    cluster_a.kubectl("label", "namespace", name, "k8smcp.test/namespace=true")
-    # Pods are admitted only once the controller manager made the default ServiceAccount.
-    deadline = time.monotonic() + 30
-    while cluster_a.kubectl("get", "sa", "default", "-n", name, check=False).returncode:
-        if time.monotonic() > deadline:
-            pytest.fail(f"no default ServiceAccount in namespace {name} after 30s")
-        time.sleep(0.1)
-    try:
+    with fresh_namespace(cluster_a) as name:
         yield name
-    finally:
-        cluster_a.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 # Entry-point fixtures (every door into k8smcp, against the testbed): see entrypoints.py.

@@ -62,6 +62,7 @@ class Entry:
         namespace: str | None = None,
         stdin: str | None = None,
         timeout: float | None = None,
+        arguments: dict[str, Any] | None = None,  # more tool arguments (max_bytes, offset)
     ) -> Outcome:
         raise NotImplementedError
 
@@ -108,8 +109,10 @@ class RestEntry(Entry):
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def __call__(self, tool, command, *, kubeconfig, namespace=None, stdin=None, timeout=None):
-        body: dict[str, Any] = {"command": command}
+    def __call__(
+        self, tool, command, *, kubeconfig, namespace=None, stdin=None, timeout=None, arguments=None
+    ):
+        body: dict[str, Any] = {"command": command, **(arguments or {})}
         for key, value in (("namespace", namespace), ("stdin", stdin), ("timeout", timeout)):
             if value is not None:
                 body[key] = value
@@ -143,8 +146,10 @@ class McpEntry(Entry):
             self.sessions[key] = self.stack.enter_context(wrapped)
         return self.sessions[key]
 
-    def __call__(self, tool, command, *, kubeconfig, namespace=None, stdin=None, timeout=None):
-        arguments: dict[str, Any] = {"command": command}
+    def __call__(
+        self, tool, command, *, kubeconfig, namespace=None, stdin=None, timeout=None, arguments=None
+    ):
+        arguments = {"command": command, **(arguments or {})}
         if self.name == "stdio":
             arguments["kubeconfig"] = kubeconfig
         for key, value in (("namespace", namespace), ("stdin", stdin), ("timeout", timeout)):

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 CORPUS = Path(__file__).with_name("corpus.yaml")
+FILTER_CASES = Path(__file__).with_name("corpus_filters.yaml")  # pipe stages; same kubeconfigs
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -43,6 +44,8 @@ class Case:
 def load(canary_port: int, marker_dir: str | Path, path: Path = CORPUS) -> list[Case]:
     """Every case of the corpus with ``{canary_port}`` and ``{marker_dir}`` substituted."""
     doc = yaml.safe_load(path.read_text())
+    if path == CORPUS:
+        doc["cases"] += yaml.safe_load(FILTER_CASES.read_text())["cases"]
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):

@@ -16,7 +16,9 @@ import pytest
 from k8smcp import kubeconfig
 from k8smcp.config import DEFAULT_MAX_KUBECONFIG_BYTES
 from k8smcp.errors import PolicyDeniedError
+from k8smcp.pipeline import split_pipeline
 from k8smcp.policy import RULES, Policy, check_command, check_kubeconfig, system_resolver
+from k8smcp.policy.filters import check_filters
 from k8smcp.service import split_command
 from k8smcp.tools import get_tool
 from tests.security.corpus import load
@@ -46,9 +48,12 @@ def _rule(check) -> str | None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case_is_refused_with_its_rule(case):
-    args = split_command(get_tool(case.tool), case.command)
+    command, stages = split_pipeline(case.command)  # as the service does: filters apart
+    args = split_command(get_tool(case.tool), command)
     config = kubeconfig.parse(case.kubeconfig.encode(), max_bytes=DEFAULT_MAX_KUBECONFIG_BYTES)
-    by_command = _rule(lambda: check_command(POLICY, case.tool, args, stdin=case.stdin))
+    by_command = _rule(
+        lambda: (check_command(POLICY, case.tool, args, stdin=case.stdin), check_filters(stages))
+    )
     by_kubeconfig = _rule(lambda: check_kubeconfig(POLICY, config.data))
     assert (by_command, by_kubeconfig).count(None) == 1, (by_command, by_kubeconfig)
     assert (by_command or by_kubeconfig) == case.expected_rule
