@@ -21,6 +21,7 @@ import shlex
 import shutil
 import time
 
+from k8smcp import confine
 from k8smcp.errors import BinaryNotFoundError, InvalidCommandError
 from k8smcp.executor import TIMEOUT_EXIT_CODE, Executor, Invocation
 from k8smcp.models import ToolResult, ran
@@ -99,8 +100,12 @@ async def run_filters(
     cli: ToolResult,
     *,
     deadline: float,
+    confined: bool = False,
 ) -> ToolResult:
     """Run ``filters`` on the CLI's (redacted) stdout and return the pipeline's result.
+
+    ``confined``: each stage runs under Landlock as the CLIs do (k8smcp.confine), with no
+    TCP at all and nothing to read beyond the system's files and its own binary.
 
     The exit code is the last non-zero one, as with ``set -o pipefail``; stderr gathers
     every stage's, with a note where a stage matched nothing or was killed.
@@ -123,11 +128,16 @@ async def run_filters(
             break
         done = await executor.execute(
             Invocation(
-                argv=[_binary(stage.name), *stage.argv[1:]],
+                argv=[binary := _binary(stage.name), *stage.argv[1:]],
                 env=env,
                 stdin=text.encode(),
                 timeout=min(FILTER_TIMEOUT, left),
                 limits=FILTER_LIMITS,
+                confinement=(
+                    confine.Confinement(writable=(), readable=confine.binary_dirs(binary))
+                    if confined
+                    else None
+                ),
             )
         )
         argv += ["|", *done.argv]

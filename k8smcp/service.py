@@ -220,7 +220,11 @@ class Service:
             completed = replace(completed, stdout=redacted)
         if filters:  # after redaction: a filter sees no Secret value to bring back
             completed = await pipeline.run_filters(
-                self.executor, filters, completed, deadline=deadline
+                self.executor,
+                filters,
+                completed,
+                deadline=deadline,
+                confined=self._egress is not None,  # as the CLI was
             )
         truncated = completed.truncated
         if budget is not None:

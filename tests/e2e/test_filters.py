@@ -180,3 +180,37 @@ async def test_mcp_answers_are_cut_to_the_budget_and_read_on_with_offset(tmp_pat
             "kubectl", {"command": "config set-context x --cluster=y", "offset": 10}
         )
         assert refused.is_error and "change the cluster" in refused.content[0].text
+
+
+@pytest.mark.anyio
+async def test_below_the_policy_a_confined_filter_reads_no_file_of_the_server(
+    tmp_path: Path,
+) -> None:
+    from k8smcp.models import ran
+
+    secret = tmp_path / "server-secret"
+    secret.write_text("canary-file-9c1d\n")
+    executor = Executor(max_output_bytes=1 << 20, max_concurrency=2)
+    source = ran(
+        tool="kubectl",
+        argv=["kubectl"],
+        exit_code=0,
+        stdout="b\n",
+        stderr="",
+        truncated=False,
+        timed_out=False,
+        duration_ms=1,
+    )
+    unchecked = [Filter("sort", ("sort", "-", str(secret)))]  # as if a grammar let it through
+    try:
+        control = await run_filters(
+            executor, unchecked, source, deadline=time.monotonic() + 10, confined=False
+        )
+        assert "canary-file-9c1d" in control.stdout  # the attack is real without Landlock
+        confined = await run_filters(
+            executor, unchecked, source, deadline=time.monotonic() + 10, confined=True
+        )
+    finally:
+        await executor.aclose()
+    assert "canary-file-9c1d" not in confined.stdout + confined.stderr
+    assert confined.exit_code != 0 and "Permission denied" in confined.stderr
