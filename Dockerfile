@@ -134,8 +134,10 @@ LABEL org.opencontainers.image.title="k8smcp" \
       org.opencontainers.image.version="${K8SMCP_VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 # jq for `| jq` pipe stages (grep, sort, head, tail, wc, uniq, cut come with the base).
+# Its version follows DEBIAN_RELEASE: 1.7 in trixie, 1.6 in bookworm (scripts/build-image).
+ARG JQ_VERSION=1.7.*
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends jq=1.7.* \
+    && apt-get install -y --no-install-recommends "jq=${JQ_VERSION}" \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 k8smcp \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \

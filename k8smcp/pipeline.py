@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import re
 import resource
-import shlex
 import shutil
 import time
 
 from k8smcp import confine
+from k8smcp.cmdline import split
 from k8smcp.errors import BinaryNotFoundError, InvalidCommandError
 from k8smcp.executor import TIMEOUT_EXIT_CODE, Executor, Invocation
 from k8smcp.models import ToolResult, ran
@@ -62,7 +62,7 @@ def split_pipeline(command: str | list[str]) -> tuple[str | list[str], list[list
     stages = []
     for segment in segments[1:]:
         try:
-            stages.append(shlex.split(segment))
+            stages.append(split(segment))  # linear, the same words as shlex.split
         except ValueError as exc:
             raise InvalidCommandError(
                 f"pipe stage cannot be split: {exc} (check the quotes)"

@@ -169,7 +169,12 @@ class Service:
 
     async def _call(self, call: ToolCall, audit: _Audit) -> ToolResult:
         spec = get_tool(call.tool)
-        text, stages = pipeline.split_pipeline(call.command)
+        if _size(call.command) > MAX_COMMAND_BYTES:  # before any work on it (issue 14, class 4)
+            split_command(spec, call.command)  # raises the one "too long" error
+        if _size(call.command) <= _SMALL_COMMAND:
+            text, stages = pipeline.split_pipeline(call.command)
+        else:  # linear, but not free: off the event loop, as the CLI's own split
+            text, stages = await anyio.to_thread.run_sync(pipeline.split_pipeline, call.command)
         command = await self._command(spec, replace(call, command=text), audit)
         args = command.args
         filters = check_filters(stages)

@@ -90,7 +90,7 @@ def test_a_huge_command_is_refused_and_health_keeps_answering(server: Server, co
 def test_a_command_just_under_the_cap_is_checked_off_the_event_loop(server: Server):
     """60 KiB of words is split and parsed (in a worker thread) and then refused."""
     response = server.post(
-        "kubectl", {"command": "get pods " + "x " * 30_000 + "|"}, headers=kubeconfig_header()
+        "kubectl", {"command": "get pods " + "x " * 30_000 + ";"}, headers=kubeconfig_header()
     )
     assert response.status_code == 403 and response.json()["rule"] == "shell"
 

@@ -45,6 +45,7 @@ OTHER_ARGS = {
     "TARGETOS",
     "TARGETARCH",
     "GO_BINARIES",
+    "JQ_VERSION",  # follows DEBIAN_RELEASE (Debian's jq), not the testbed
 }
 # module each Go consumer module must require, at the versions file's pin
 GO_MODULES = {
