@@ -191,9 +191,7 @@ class Service:
         if config is not None:
             audit.cluster = urlsplit(config.server or "").netloc or None
             if call.kubeconfig:  # a caller's kubeconfig; the operator's own is trusted
-                lookups = Lookups()
-                check_kubeconfig(self._policy, config.data, lookups=lookups)
-                await self._resolve(lookups)
+                await self._check_kubeconfig(config.data)
             rendered = config.render(namespace=call.namespace)
             identity = config.cluster_identity()
             if self._cache_root is not None and identity is not None:
@@ -356,7 +354,7 @@ class Service:
             args = split_command(spec, call.command)
             audit.args = args
             command = parse_command(spec, args, call.stdin)
-            check_command(self._policy, command, lookups=lookups)
+            self._check_command(command, lookups)
             return command
 
         if _size(call.command) <= _SMALL_COMMAND:
@@ -365,6 +363,16 @@ class Service:
             command = await anyio.to_thread.run_sync(check)
         await self._resolve(lookups)
         return command
+
+    def _check_command(self, command: Command, lookups: Lookups) -> None:
+        """The policy on a parsed command (pure; the names it needs go into ``lookups``)."""
+        check_command(self._policy, command, lookups=lookups)
+
+    async def _check_kubeconfig(self, data: dict[str, Any]) -> None:
+        """The policy on a kubeconfig a caller sent, its names resolved off the loop."""
+        lookups = Lookups()
+        check_kubeconfig(self._policy, data, lookups=lookups)
+        await self._resolve(lookups)
 
     async def _resolve(self, lookups: Lookups) -> None:
         """Resolve the names the policy asked for, off the event loop, and finish its checks.

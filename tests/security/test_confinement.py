@@ -48,7 +48,10 @@ _REQUIRE_TESTBED = os.environ.get("K8SMCP_REQUIRE_TESTBED") == "1"
 class Unchecked(Service):
     """A Service with the argv and kubeconfig policy switched off: only confinement acts."""
 
-    async def _check(self, check: Any, *args: Any) -> None:
+    def _check_command(self, command: Any, lookups: Any) -> None:
+        return None
+
+    async def _check_kubeconfig(self, data: Any) -> None:
         return None
 
 
