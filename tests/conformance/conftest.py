@@ -53,6 +53,10 @@ def server_env(testbed_bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The servers' environment: the venv's kubectl, the testbed's helm, istioctl, argocd."""
     env = k8smcp_env(tmp_path_factory.mktemp("k8smcp-tmp"))
     env["PATH"] = f"{BIN_DIR}{os.pathsep}{testbed_bin_dir}{os.pathsep}{env['PATH']}"
+    # The large-output scenario checks that every client carries a whole 1 MiB answer (the
+    # output cap), so the model-sized MCP budget is out of its way here; the budget itself
+    # is tested through every door in tests/integration/test_output.py.
+    env["K8SMCP_OUTPUT_BUDGET"] = env["K8SMCP_MAX_OUTPUT_BUDGET"] = str(4 << 20)
     return env
 
 
