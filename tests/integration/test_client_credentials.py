@@ -348,7 +348,7 @@ def test_run_lets_kubectl_run_the_plugin_itself(
             "whoami",
             "-o",
             "json",
-            env=client_env,
+            env={**client_env, "K8SMCP_CONFINE": "false"},  # the plugin writes its record
         )
         assert whoami(done) == viewer_name(cluster_a)
     # kubectl ran it (with the call's allowlisted environment), once per process
@@ -368,6 +368,10 @@ def identity_server(
         "K8SMCP_TEST_PLUGIN_RECORD": str(tmp_path / "server-runs"),
         "K8SMCP_ALLOWED_EXEC_PLUGINS": PLUGIN,
         "K8SMCP_PASS_ENV": f"{IDENTITY_ENV},K8SMCP_TEST_PLUGIN_RECORD",
+        # Unconfined: a confined plugin could neither read the identity token file nor
+        # write its record (a known gap, docs/cloud.md: server-side plugins need
+        # --no-confine until confinement admits the files an operator passes)
+        "K8SMCP_CONFINE": "false",
     }
     server = Server(env=env, log=tmp_path / "identity-serve.log")
     try:
