@@ -199,3 +199,23 @@ async def test_a_tunnel_ends_with_its_call() -> None:
                 with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
                     await stream.receive()
     proxy.close()
+
+
+async def test_both_ends_of_a_tunnel_send_without_waiting_for_acks() -> None:
+    # With Nagle on, a reply relayed in two writes waited 40 ms for the child's delayed ACK
+    # (a confined `get ns` was 38 ms slower than an unconfined one).
+    listener = socket.create_server(("127.0.0.1", 0))
+    proxy = await _proxy()
+    token = proxy.register(Policy.server())
+    async with await anyio.connect_tcp("127.0.0.1", proxy.port) as stream:
+        await stream.send(
+            f"CONNECT 127.0.0.1:{listener.getsockname()[1]} HTTP/1.1\r\n"
+            f"Proxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode()
+        )
+        assert (await stream.receive()).startswith(b"HTTP/1.1 200 ")
+        ends = [writer.get_extra_info("socket") for writer in proxy._open[token]]
+        nodelay = [end.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for end in ends]
+    proxy.close()
+    listener.close()
+    assert len(ends) == 2
+    assert all(nodelay), nodelay
