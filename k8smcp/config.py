@@ -134,8 +134,9 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # tool name -> binary path or name given by --<tool>-bin / K8SMCP_<TOOL>_BIN
     binaries: Mapping[str, str] = field(default_factory=dict)
-    # the variables every child starts from (child_env_base)
+    # the variables every child starts from (child_env_base), and the --pass-env names
     child_env: Mapping[str, str] = field(default_factory=lambda: child_env_base(()))
+    pass_env: tuple[str, ...] = ()
     # server mode: use default_kubeconfig for requests that send none
     allow_default_kubeconfig: bool = False
     # the kubeconfig found at launch (flag, env or ~/.kube/config); None if there is none
@@ -201,6 +202,7 @@ def build_settings(mode: Mode, options: Options) -> Settings:
         **{name: getattr(options, name) for name in _SAME_IN_BOTH},
         default_timeout=options.timeout,
         child_env=child_env_base(csv(options.pass_env)),
+        pass_env=csv(options.pass_env),
         default_kubeconfig=default,
         policy=_policy(mode, options),
         redact_secrets=mode == "server" if redact is None else redact,

@@ -284,12 +284,18 @@ def plugin_dirs(names: Iterable[str], path: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def cert_paths(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The operator's CA bundle paths passed to children (SSL_CERT_FILE, SSL_CERT_DIR)."""
+def passed_paths(env: Mapping[str, str], names: Iterable[str]) -> tuple[str, ...]:
+    """The files and directories the variables ``names`` of ``env`` name, for reading.
+
+    The operator's CA bundles (SSL_CERT_FILE, SSL_CERT_DIR) and the variables it passes
+    with --pass-env that hold absolute paths, e.g. a workload identity's token file
+    (AWS_WEB_IDENTITY_TOKEN_FILE). Each child's rules are made when it starts, so a token
+    the kubelet rotates (a new file behind the same path) is the one admitted.
+    """
     found: list[str] = []
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+    for name in dict.fromkeys(("SSL_CERT_FILE", "SSL_CERT_DIR", *names)):
         for path in (env.get(name) or "").split(os.pathsep):
-            if path:
+            if os.path.isabs(path):
                 found.append(path)
     return tuple(found)
 

@@ -137,10 +137,11 @@ class Service:
             from k8smcp.egress import EgressProxy
 
             self._egress = EgressProxy()
-        # what confined children may read beyond the system's files: CA bundles and the
-        # exec plugins the operator allows (found on the children's PATH)
+        # what confined children may read beyond the system's files: the files the
+        # operator passes by name (CA bundles, identity tokens) and the exec plugins it
+        # allows (found on the children's PATH)
         self._readable = (
-            *confine.cert_paths(self._base_env),
+            *confine.passed_paths(self._base_env, settings.pass_env),
             *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
         )
 

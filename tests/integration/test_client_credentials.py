@@ -356,22 +356,44 @@ def test_run_lets_kubectl_run_the_plugin_itself(
     assert not (Path(client_env["XDG_CACHE_HOME"]) / "k8smcp" / "credentials").exists()
 
 
+def rotate(volume: Path, token: str, generation: str) -> None:
+    """Write ``token`` as the kubelet updates a projected volume: a new directory behind
+    ``..data``, swapped in with one rename, the old one removed."""
+    (volume / generation).mkdir()
+    (volume / generation / "token").write_text(token)
+    old = os.readlink(volume / "..data") if (volume / "..data").is_symlink() else None
+    (volume / "..data_tmp").symlink_to(generation)
+    os.rename(volume / "..data_tmp", volume / "..data")
+    if old is not None:
+        (volume / old / "token").unlink()
+        (volume / old).rmdir()
+    else:
+        (volume / "token").symlink_to("..data/token")
+
+
+@pytest.fixture
+def identity_volume(cluster_a: Cluster, tmp_path: Path) -> Path:
+    """The testbed's ServiceAccount token in a projected volume, as IRSA mounts it."""
+    volume = tmp_path / "eks.amazonaws.com" / "serviceaccount"
+    volume.mkdir(parents=True)
+    rotate(volume, load(cluster_a.viewer_kubeconfig)["users"][0]["user"]["token"], "..2026_1")
+    return volume
+
+
 @pytest.fixture
 def identity_server(
-    testbed_env: dict[str, str], token_file: Path, tmp_path: Path
+    testbed_env: dict[str, str], identity_volume: Path, tmp_path: Path
 ) -> Iterator[Server]:
-    """A server allowed to run the stand-in plugin with its own 'workload identity'."""
+    """A confined server allowed to run the stand-in plugin with its own 'workload identity'."""
     env = {
         **testbed_env,
         "PATH": f"{PLUGINS}{os.pathsep}{testbed_env['PATH']}",
-        IDENTITY_ENV: str(token_file),  # as EKS sets AWS_WEB_IDENTITY_TOKEN_FILE for IRSA
-        "K8SMCP_TEST_PLUGIN_RECORD": str(tmp_path / "server-runs"),
+        # as EKS sets AWS_WEB_IDENTITY_TOKEN_FILE for IRSA
+        IDENTITY_ENV: str(identity_volume / "token"),
+        "K8SMCP_TEST_PLUGIN_RECORD": "-",  # stderr: a confined plugin may write no file
         "K8SMCP_ALLOWED_EXEC_PLUGINS": PLUGIN,
         "K8SMCP_PASS_ENV": f"{IDENTITY_ENV},K8SMCP_TEST_PLUGIN_RECORD",
-        # Unconfined: a confined plugin could neither read the identity token file nor
-        # write its record (a known gap, docs/cloud.md: server-side plugins need
-        # --no-confine until confinement admits the files an operator passes)
-        "K8SMCP_CONFINE": "false",
+        "K8SMCP_CONFINE": "true",  # serve's default, said: the token file is read confined
     }
     server = Server(env=env, log=tmp_path / "identity-serve.log")
     try:
@@ -381,7 +403,7 @@ def identity_server(
 
 
 def test_an_allowed_plugin_runs_on_the_server_with_the_servers_identity(
-    cluster_a: Cluster, identity_server: Server, testbed_server: Server, tmp_path: Path
+    cluster_a: Cluster, identity_server: Server, identity_volume: Path, testbed_server: Server
 ) -> None:
     config = load(cluster_a.admin_kubeconfig)
     config["users"][0]["user"] = {
@@ -393,13 +415,21 @@ def test_an_allowed_plugin_runs_on_the_server_with_the_servers_identity(
         }
     }
     sent = {"X-Kubeconfig": b64(yaml.safe_dump(config))}
-    response = identity_server.post("kubectl", {"command": "auth whoami -o json"}, headers=sent)
-    assert response.status_code == 200, response.text
-    result = response.json()
-    assert result["exit_code"] == 0, result["stderr"]
-    assert json.loads(result["stdout"])["status"]["userInfo"]["username"] == viewer_name(cluster_a)
-    [ran] = runs(tmp_path / "server-runs")
+
+    def as_whom() -> tuple[str, list[dict[str, Any]]]:
+        response = identity_server.post("kubectl", {"command": "auth whoami -o json"}, headers=sent)
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert result["exit_code"] == 0, result["stderr"]
+        ran = [json.loads(line) for line in result["stderr"].splitlines() if line.startswith("{")]
+        return json.loads(result["stdout"])["status"]["userInfo"]["username"], ran
+
+    user, [ran] = as_whom()
+    assert user == viewer_name(cluster_a)
     assert ran["side"] is None and ran["exec_info"]["spec"]["interactive"] is False
+    # the kubelet rotates the token: a new file behind the same path is readable too
+    rotate(identity_volume, (identity_volume / "token").read_text(), "..2026_2")
+    assert as_whom()[0] == viewer_name(cluster_a)
 
     # a server that does not allow it refuses it, and so does the allowing one by path
     refused = testbed_server.post("kubectl", {"command": "auth whoami"}, headers=sent)
@@ -409,4 +439,3 @@ def test_an_allowed_plugin_runs_on_the_server_with_the_servers_identity(
         "kubectl", {"command": "auth whoami"}, headers={"X-Kubeconfig": b64(yaml.safe_dump(config))}
     )
     assert by_path.status_code == 403 and "by bare name" in by_path.json()["detail"]
-    assert len(runs(tmp_path / "server-runs")) == 1

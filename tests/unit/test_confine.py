@@ -64,6 +64,28 @@ def test_a_confined_child_reads_only_what_the_clis_need(tmp_path: Path) -> None:
     assert _sh(rules, f"ls {tmp_path}", inside) != 0
 
 
+def test_the_files_the_operator_passes_by_name_are_readable(tmp_path: Path) -> None:
+    token = tmp_path / "identity" / "token"
+    token.parent.mkdir()
+    token.write_text("the server's identity")
+    other = tmp_path / "not-passed"
+    other.write_text("nobody named it")
+    env = {
+        "TOKEN_FILE": str(token),
+        "NOT_PASSED": str(other),
+        "AWS_REGION": "eu-west-1",  # not a path
+        "RELATIVE": "token",
+        "SSL_CERT_DIR": f"/etc/ssl/certs{os.pathsep}{tmp_path}/ca",
+    }
+    readable = confine.passed_paths(env, ("TOKEN_FILE", "AWS_REGION", "RELATIVE"))
+    assert readable == ("/etc/ssl/certs", f"{tmp_path}/ca", str(token))
+    inside = tmp_path / "call"
+    inside.mkdir()
+    rules = confine.Confinement(writable=(str(inside),), readable=readable)
+    assert _sh(rules, f"cat {token}", inside) == 0
+    assert _sh(rules, f"cat {other}", inside) != 0
+
+
 def test_a_confined_child_connects_only_to_its_ports(tmp_path: Path) -> None:
     allowed = socket.create_server(("127.0.0.1", 0))
     refused = socket.create_server(("127.0.0.1", 0))
