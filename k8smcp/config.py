@@ -143,8 +143,6 @@ class Settings:
     default_kubeconfig: Kubeconfig | None = None
     # what callers may do (k8smcp.policy); the local level unless built otherwise
     policy: Policy = field(default_factory=lambda: _policy("local", Options()))
-    # replace Secret values in kubectl/helm output (on by default for `serve`)
-    redact_secrets: bool = False
     # seconds a call waits for a free execution slot before a 429 / BusyError
     queue_timeout: float = DEFAULT_QUEUE_TIMEOUT
     # HTTP: bearer tokens (empty: no auth), Host and Origin allowlists
@@ -192,7 +190,6 @@ def build_settings(mode: Mode, options: Options) -> Settings:
             context=options.context,
             max_bytes=options.max_kubeconfig_bytes,
         )
-    redact = options.redact_secrets
     confine = mode == "server" if options.confine is None else options.confine
     if confine:
         from k8smcp.confine import require
@@ -205,7 +202,6 @@ def build_settings(mode: Mode, options: Options) -> Settings:
         pass_env=csv(options.pass_env),
         default_kubeconfig=default,
         policy=_policy(mode, options),
-        redact_secrets=mode == "server" if redact is None else redact,
         auth_tokens=tokens,
         allowed_hosts=csv(options.allowed_hosts),
         allowed_origins=csv(options.allowed_origins),
@@ -245,7 +241,14 @@ def _policy(mode: Mode, options: Options) -> Policy:
         overrides["allow_urls"] = False
     if mode == "server" and not is_loopback(options.host):
         overrides["allow_loopback"] = False  # callers must not reach this host's loopback
-    for name in ("allow_impersonation", "allow_local_files", "allow_registry_login"):
+    # redact_secrets: Secret values replaced in output (the policy refuses what it can't read)
+    loosened = (
+        "allow_impersonation",
+        "allow_local_files",
+        "allow_registry_login",
+        "redact_secrets",
+    )
+    for name in loosened:
         value = getattr(options, name)
         if value is not None:
             overrides[name] = value

@@ -327,7 +327,7 @@ def _rules(service: Service) -> str:
         )
     if policy.is_server:
         rules.append("Flags that change the cluster's address or the credentials are refused.")
-    if settings.redact_secrets:
+    if settings.policy.redact_secrets:
         rules.append("Secret values in json/yaml output are replaced by <redacted>.")
     if policy.read_only:
         rules.append(

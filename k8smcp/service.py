@@ -130,8 +130,6 @@ class Service:
         # the last few small ones is kept (failures never are; policy checks run every
         # call, since a name may resolve elsewhere the next time).
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
-        # one switch for redaction: the policy refuses what the redaction cannot read
-        self._policy = replace(settings.policy, redact_secrets=settings.redact_secrets)
         self._egress: EgressProxy | None = None
         if settings.confine:
             from k8smcp.egress import EgressProxy
@@ -219,7 +217,9 @@ class Service:
         # Whole output without the word cannot hold a Secret (its kind, or a SecretList's,
         # or a manifest's "kind: Secret" would be there): skip parsing it. Cut output is
         # always parsed, since the cut may have fallen between a Secret's data and kind.
-        if self.settings.redact_secrets and (completed.truncated or "Secret" in completed.stdout):
+        if self.settings.policy.redact_secrets and (
+            completed.truncated or "Secret" in completed.stdout
+        ):
             redacted = await _redact(command, completed.stdout)
             completed = replace(completed, stdout=redacted)
         if filters:  # after redaction: a filter sees no Secret value to bring back
@@ -367,12 +367,12 @@ class Service:
 
     def _check_command(self, command: Command, lookups: Lookups) -> None:
         """The policy on a parsed command (pure; the names it needs go into ``lookups``)."""
-        check_command(self._policy, command, lookups=lookups)
+        check_command(self.settings.policy, command, lookups=lookups)
 
     async def _check_kubeconfig(self, data: dict[str, Any]) -> None:
         """The policy on a kubeconfig a caller sent, its names resolved off the loop."""
         lookups = Lookups()
-        check_kubeconfig(self._policy, data, lookups=lookups)
+        check_kubeconfig(self.settings.policy, data, lookups=lookups)
         await self._resolve(lookups)
 
     async def _resolve(self, lookups: Lookups) -> None:
@@ -382,7 +382,7 @@ class Service:
         """
         names = lookups.names
         addresses = (
-            await anyio.to_thread.run_sync(_resolve_names, self._policy.resolver, names)
+            await anyio.to_thread.run_sync(_resolve_names, self.settings.policy.resolver, names)
             if names
             else {}
         )

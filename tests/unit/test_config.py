@@ -42,15 +42,15 @@ def test_lists_are_split_and_stripped() -> None:
 def test_the_level_comes_from_the_mode_and_options_override_its_defaults() -> None:
     server = build_settings("server", Options(discovery_cache=False))
     assert server.mode == "server" and server.policy.is_server
-    assert server.redact_secrets and not server.policy.allow_local_files
+    assert server.policy.redact_secrets and not server.policy.allow_local_files
     local = build_settings("local", Options(discovery_cache=False))
-    assert local.mode == "local" and not local.redact_secrets
+    assert local.mode == "local" and not local.policy.redact_secrets
     assert local.policy.allow_local_files
     loosened = build_settings(
         "server",
         Options(allow_local_files=True, redact_secrets=False, read_only=True, allow_urls=False),
     )
-    assert loosened.policy.allow_local_files and not loosened.redact_secrets
+    assert loosened.policy.allow_local_files and not loosened.policy.redact_secrets
     assert loosened.policy.read_only and not loosened.policy.allow_urls
 
 

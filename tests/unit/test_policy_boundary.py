@@ -79,7 +79,7 @@ def test_the_service_resolves_each_name_once_in_a_thread() -> None:
 
 @pytest.mark.parametrize("redact", [True, False])
 def test_redaction_mode_is_the_policys_switch(redact: bool) -> None:
-    service = Service(Settings(policy=Policy.server(), redact_secrets=redact))
+    service = Service(Settings(policy=Policy.server(redact_secrets=redact)))
     call = ToolCall(
         tool="kubectl",
         command="get secret db -o jsonpath={.data} -v=9",
