@@ -168,13 +168,7 @@ class Service:
 
     async def _call(self, call: ToolCall, audit: _Audit) -> ToolResult:
         spec = get_tool(call.tool)
-        if _size(call.command) > MAX_COMMAND_BYTES:  # before any work on it (issue 14, class 4)
-            split_command(spec, call.command)  # raises the one "too long" error
-        if _size(call.command) <= _SMALL_COMMAND:
-            text, stages = pipeline.split_pipeline(call.command)
-        else:  # linear, but not free: off the event loop, as the CLI's own split
-            text, stages = await anyio.to_thread.run_sync(pipeline.split_pipeline, call.command)
-        command = await self._command(spec, replace(call, command=text), audit)
+        command, stages = await self._command(spec, call, audit)
         args = command.args
         filters = check_filters(stages)
         audit.args = [*args, *(a for f in filters for a in ("|", *f.argv))]
@@ -342,28 +336,35 @@ class Service:
             return self._base_env
         return {**self._base_env, **confine.proxy_env(proxy)}
 
-    async def _command(self, spec: ToolSpec, call: ToolCall, audit: _Audit) -> Command:
-        """The call's command, split, parsed once and through the policy.
+    async def _command(
+        self, spec: ToolSpec, call: ToolCall, audit: _Audit
+    ) -> tuple[Command, list[list[str]]]:
+        """The call's command, split, parsed once and through the policy, and its pipe stages.
 
-        A long command is split and checked in a worker thread (linear, but a 64 KiB
-        command is tens of milliseconds of CPU), and the names the policy needs resolved
-        are resolved in one too (``_resolve``), so neither stalls other calls.
+        The length cap comes before any work on it (issue 14, class 4). A long command is
+        split and checked in a worker thread (linear, but a 64 KiB command is tens of
+        milliseconds of CPU), and the names the policy needs resolved are resolved in one
+        too (``_resolve``), so neither stalls other calls.
         """
+        size = _size(call.command)
+        if size > MAX_COMMAND_BYTES:
+            raise _too_long()
         lookups = Lookups()
 
-        def check() -> Command:
-            args = split_command(spec, call.command)
+        def check() -> tuple[Command, list[list[str]]]:
+            text, stages = pipeline.split_pipeline(call.command)
+            args = split_command(spec, text)
             audit.args = args
             command = parse_command(spec, args, call.stdin)
             self._check_command(command, lookups)
-            return command
+            return command, stages
 
-        if _size(call.command) <= _SMALL_COMMAND:
-            command = check()
+        if size <= _SMALL_COMMAND:
+            found = check()
         else:
-            command = await anyio.to_thread.run_sync(check)
+            found = await anyio.to_thread.run_sync(check)
         await self._resolve(lookups)
-        return command
+        return found
 
     def _check_command(self, command: Command, lookups: Lookups) -> None:
         """The policy on a parsed command (pure; the names it needs go into ``lookups``)."""
@@ -474,6 +475,13 @@ def _size(command: str | list[str]) -> int:
     return len(command) if isinstance(command, str) else sum(len(a) + 1 for a in command)
 
 
+def _too_long() -> InvalidCommandError:
+    return InvalidCommandError(
+        f"command is longer than {MAX_COMMAND_BYTES} bytes: send manifests and other "
+        "large content in `stdin` (e.g. with `-f -`)"
+    )
+
+
 def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
     """The argument list of ``command`` (without the tool's own name, if given).
 
@@ -481,12 +489,8 @@ def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
     stays one argument; nothing is expanded and no shell ever runs. A command over
     ``MAX_COMMAND_BYTES`` is refused before it is split.
     """
-    too_long = InvalidCommandError(
-        f"command is longer than {MAX_COMMAND_BYTES} bytes: send manifests and other "
-        "large content in `stdin` (e.g. with `-f -`)"
-    )
     if _size(command) > MAX_COMMAND_BYTES:  # characters: never more than the bytes
-        raise too_long
+        raise _too_long()
     if isinstance(command, str):
         try:
             args = split(command)
@@ -501,7 +505,7 @@ def split_command(spec: ToolSpec, command: str | list[str]) -> list[str]:
             "command holds a lone surrogate (\\ud800-\\udfff), which no argument can carry"
         ) from None
     if size > MAX_COMMAND_BYTES:
-        raise too_long
+        raise _too_long()
     if args and args[0] == spec.name:
         args = args[1:]
     if not args:
