@@ -15,8 +15,11 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +85,48 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass
+class Listener:
+    """What reached a ``listening`` socket: each connection's peer and first bytes."""
+
+    port: int
+    accepted: list[str] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)
+
+
+@contextmanager
+def listening(host: str = "127.0.0.1", answer: bytes = b"hello") -> Iterator[Listener]:
+    """A TCP listener that records every connection and answers its first bytes."""
+    sock = socket.create_server((host, 0))
+    sock.settimeout(0.2)
+    found = Listener(sock.getsockname()[1])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, peer = sock.accept()
+            except TimeoutError:
+                continue
+            found.accepted.append(str(peer))
+            with conn:
+                conn.settimeout(2)
+                try:
+                    found.received.append(conn.recv(4096))
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from k8smcp import landlock
 from k8smcp.config import Settings, discovery_cache_root
 from k8smcp.policy import Policy
 from k8smcp.service import Service, ToolCall
-from tests.conftest import b64, make_kubeconfig
+from tests.conftest import Listener, b64, listening, make_kubeconfig
 
 pytestmark = pytest.mark.anyio
 
@@ -55,35 +54,11 @@ class Unchecked(Service):
         return None
 
 
-@dataclass
-class Canary:
-    port: int
-    accepted: list[str]
-
-
 @pytest.fixture
-def canary() -> Iterator[Canary]:
+def canary() -> Iterator[Listener]:
     """A TCP listener that records every connection it accepts."""
-    sock = socket.create_server((CANARY_HOST, 0))
-    sock.settimeout(0.2)
-    found = Canary(sock.getsockname()[1], [])
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, peer = sock.accept()
-            except TimeoutError:
-                continue
-            found.accepted.append(str(peer))
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield found
-    stop.set()
-    thread.join()
-    sock.close()
+    with listening(CANARY_HOST) as found:
+        yield found
 
 
 class _Lying(http.server.BaseHTTPRequestHandler):
@@ -223,7 +198,7 @@ async def test_a_group_name_that_climbs_writes_nothing_outside(
 
 
 async def test_an_api_server_redirect_to_a_refused_address_connects_nowhere(
-    tmp_path: Path, canary: Canary
+    tmp_path: Path, canary: Listener
 ) -> None:
     for url in _api_server(redirect_to=f"http://{CANARY_HOST}:{canary.port}"):
         result = await _kubectl(_service(tmp_path), url, "get ns")
@@ -232,7 +207,7 @@ async def test_an_api_server_redirect_to_a_refused_address_connects_nowhere(
 
 
 async def test_a_fetched_url_that_redirects_connects_nowhere(
-    tmp_path: Path, canary: Canary
+    tmp_path: Path, canary: Listener
 ) -> None:
     for url in _api_server(redirect_to=f"http://{CANARY_HOST}:{canary.port}"):
         # apply -f URL: kubectl fetches it itself, directly (a loopback URL never goes
@@ -243,7 +218,7 @@ async def test_a_fetched_url_that_redirects_connects_nowhere(
 
 
 async def test_a_name_that_resolves_elsewhere_at_connect_time_connects_nowhere(
-    tmp_path: Path, canary: Canary
+    tmp_path: Path, canary: Listener
 ) -> None:
     answers = {"api.rebind.test": [CANARY_HOST]}  # what DNS says when kubectl connects
     service = _service(tmp_path, resolver=lambda name: answers[name])
@@ -272,7 +247,7 @@ async def test_a_name_the_policy_admits_is_reached_through_the_proxy(tmp_path: P
     ids=["direct", "through-the-proxy"],
 )
 async def test_a_server_flag_to_a_refused_address_connects_nowhere(
-    tmp_path: Path, canary: Canary, command: str
+    tmp_path: Path, canary: Listener, command: str
 ) -> None:
     for url in _api_server():
         where = f"{CANARY_HOST}:{canary.port}"
@@ -283,7 +258,7 @@ async def test_a_server_flag_to_a_refused_address_connects_nowhere(
 
 @pytest.mark.parametrize("confined", [True, False], ids=["confined", "unconfined-control"])
 async def test_an_address_flag_the_grammar_does_not_know_connects_nowhere(
-    tmp_path: Path, canary: Canary, confined: bool
+    tmp_path: Path, canary: Listener, confined: bool
 ) -> None:
     """istioctl's gRPC address flags dial wherever they say, policy or not."""
     istioctl = _testbed_binary("istioctl")

@@ -8,53 +8,23 @@ from __future__ import annotations
 
 import base64
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import anyio
 import pytest
 
 from k8smcp.egress import EgressProxy
 from k8smcp.policy import Policy
+from tests.conftest import Listener, listening
 
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class Target:
-    port: int
-    received: list[bytes] = field(default_factory=list)
-
-
 @pytest.fixture
-def target() -> Iterator[Target]:
+def target() -> Iterator[Listener]:
     """A loopback listener that answers every connection with ``hello`` and records input."""
-    sock = socket.create_server(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    found = Target(sock.getsockname()[1])
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    found.received.append(conn.recv(4096))
-                    conn.sendall(b"hello")
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield found
-    stop.set()
-    thread.join()
-    sock.close()
+    with listening() as found:
+        yield found
 
 
 def _auth(token: str, user: str = "k8smcp") -> str:
@@ -82,7 +52,7 @@ async def _proxy() -> EgressProxy:
 
 @pytest.mark.parametrize("auth", [None, _auth("not-a-live-token"), _auth("x", user="other")])
 async def test_a_connection_without_a_live_credential_is_refused(
-    target: Target, auth: str | None
+    target: Listener, auth: str | None
 ) -> None:
     proxy = await _proxy()
     proxy.register(Policy.server())
@@ -93,7 +63,7 @@ async def test_a_connection_without_a_live_credential_is_refused(
     assert target.received == []
 
 
-async def test_connect_to_an_allowed_address_is_relayed(target: Target) -> None:
+async def test_connect_to_an_allowed_address_is_relayed(target: Listener) -> None:
     proxy = await _proxy()
     token = proxy.register(Policy.server())
     answer = await _ask(
@@ -106,7 +76,7 @@ async def test_connect_to_an_allowed_address_is_relayed(target: Target) -> None:
     assert target.received == [b"ping"]
 
 
-async def test_a_forgotten_credential_admits_nothing(target: Target) -> None:
+async def test_a_forgotten_credential_admits_nothing(target: Listener) -> None:
     proxy = await _proxy()
     token = proxy.register(Policy.server())
     proxy.forget(token)
@@ -134,7 +104,7 @@ async def test_a_forgotten_credential_admits_nothing(target: Target) -> None:
     ids=["denied-address", "name-resolving-to-denied", "not-on-allow-list"],
 )
 async def test_a_refused_address_gets_403_and_no_connection(
-    target: Target, policy: Policy, host: str
+    target: Listener, policy: Policy, host: str
 ) -> None:
     proxy = await _proxy()
     token = proxy.register(policy)
@@ -150,7 +120,7 @@ async def test_a_refused_address_gets_403_and_no_connection(
 
 
 async def test_plain_http_is_forwarded_in_origin_form_without_the_credential(
-    target: Target,
+    target: Listener,
 ) -> None:
     proxy = await _proxy()
     token = proxy.register(Policy.server())
