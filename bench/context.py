@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from bench.clients import (
 )
 from bench.env import K8SMCP, Server, Workspace
 from bench.report import BASE, STOCK
-from k8smcp.config import CHILD_GOGC
+from k8smcp.config import CHILD_GOGC, Options
 
 # K8SMCP_DISCOVERY_CACHE values measured side by side ("before and after").
 CACHE_MODES = ("off", "on")
@@ -30,9 +30,7 @@ MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 
 def discovery_cache_present() -> bool:
     """Whether this k8smcp knows K8SMCP_DISCOVERY_CACHE (if not, off and on are the same)."""
-    return any(
-        "DISCOVERY_CACHE" in path.read_text() for path in (env.REPO / "k8smcp").rglob("*.py")
-    )
+    return "discovery_cache" in {option.name for option in fields(Options)}
 
 
 @dataclass
