@@ -21,7 +21,8 @@ the caller resolves off its event loop and hands back (``Lookups.finish``).
 Known limits: the CLI resolves the name again when it connects, so a DNS server that
 changes its answer between our check and that connection (DNS rebinding) is not
 stopped here; and a URL the CLI fetches (``-f https://...``, a chart) may redirect it
-elsewhere. ``allowed_servers`` with CIDRs, or network egress rules, close both.
+elsewhere. Confined children connect only through the egress proxy (``k8smcp.egress``),
+which applies this check to each address it connects to, and that closes both.
 """
 
 from __future__ import annotations
