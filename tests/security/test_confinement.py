@@ -172,8 +172,12 @@ async def test_a_server_path_that_climbs_writes_nothing_outside(
             assert _outside(tmp_path, tmp_path / "cache") == []
         else:  # the attack is real: kubectl wrote its discovery cache where the path led
             assert (mangled / "servergroups.json").exists()
-    finally:
-        shutil.rmtree(mangled.parents[len(mangled.parents) - 3], ignore_errors=True)
+    finally:  # the mangled tree starts where its path first differs from the real one
+        first = next(
+            (i for i, (a, b) in enumerate(zip(target.parts, mangled.parts, strict=True)) if a != b),
+            len(mangled.parts) - 1,
+        )
+        shutil.rmtree(Path(*mangled.parts[: first + 1]), ignore_errors=True)
 
 
 @pytest.mark.parametrize("confined", [True, False], ids=["confined", "unconfined-control"])
