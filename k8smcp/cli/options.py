@@ -296,9 +296,11 @@ def _defaults() -> dict[str, Any]:
 
 def binaries(names: tuple[str, ...]) -> list["BinOption"]:
     """The ``--<tool>-bin`` options, if ``names`` has "binaries"."""
+    if "binaries" not in names:  # call: the catalog is the server's
+        return []
     from k8smcp.tools import bin_options  # names only: no spec, grammar or policy loaded
 
-    return bin_options() if "binaries" in names else []
+    return bin_options()
 
 
 def collect(names: tuple[str, ...], values: Mapping[str, Any]) -> dict[str, Any]:
