@@ -19,6 +19,9 @@ precondition does not hold, and ``K8SMCP_NO_SPEEDUPS=1`` turns every one of them
   never uses here (~40 ms of ``--help``).
 - ``fast_sse_line_breaks``: sse_starlette splits every event on line breaks with a
   regular expression, on the event loop (25 ms per 2 MB answer); JSON-RPC text has none.
+
+``K8SMCP_NO_SPEEDUPS=1`` also sends every ``run`` and ``call`` command line through Typer
+instead of ``k8smcp.cli.fast`` (ours, but switched here so the tests can compare both).
 """
 
 from __future__ import annotations
