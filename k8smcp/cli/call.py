@@ -1,13 +1,12 @@
 """``k8smcp call``: run a tool on a running k8smcp server, sending the local kubeconfig."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from k8smcp.cli import work
 from k8smcp.cli.base import PASSTHROUGH, app
 from k8smcp.cli.options import CALL, with_options
-from k8smcp.config import Options
 
 
 @app.command(context_settings=PASSTHROUGH)
@@ -19,13 +18,7 @@ def call(
     args: Annotated[
         list[str] | None, typer.Argument(help="The tool's arguments, passed as they are.")
     ] = None,
-    *,
-    url: str,
-    token: str | None,
-    list_: bool,
-    call_timeout: float | None,
-    json_out: bool,
-    options: Options,
+    **given: Any,
 ) -> None:
     """Run a tool on a running k8smcp server, sending the local kubeconfig with it.
 
@@ -36,13 +29,4 @@ def call(
 
     Example: k8smcp call --url http://127.0.0.1:9096/mcp kubectl get pods -n web
     """
-    work.call(
-        tool,
-        list(args or []),
-        url=url,
-        token=token,
-        list_=list_,
-        call_timeout=call_timeout,
-        json_out=json_out,
-        options=options,
-    )
+    work.call(tool, list(args or []), **given)

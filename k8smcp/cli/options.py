@@ -382,7 +382,11 @@ def with_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., N
             fn(**kwargs, **collect(names, given))
 
         signature = inspect.signature(fn, eval_str=True)
-        own = [p for p in signature.parameters.values() if p.name not in {"options", *taken}]
+        own = [  # a **kwargs of fn's receives what is added here
+            p
+            for p in signature.parameters.values()
+            if p.name not in {"options", *taken} and p.kind is not p.VAR_KEYWORD
+        ]
         command.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=[*own, *added]
         )

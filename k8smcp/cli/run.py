@@ -1,13 +1,12 @@
 """``k8smcp run``: one tool, here, with the local kubeconfig."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from k8smcp.cli import work
 from k8smcp.cli.base import PASSTHROUGH, app
 from k8smcp.cli.options import RUN, with_options
-from k8smcp.config import Options
 
 
 @app.command(context_settings=PASSTHROUGH)
@@ -17,10 +16,7 @@ def run(
     args: Annotated[
         list[str] | None, typer.Argument(help="The tool's arguments, passed as they are.")
     ] = None,
-    *,
-    log_level: str,
-    json_out: bool,
-    options: Options,
+    **given: Any,
 ) -> None:
     """Run a tool here, with the local kubeconfig, and exit with its exit code.
 
@@ -29,4 +25,4 @@ def run(
 
     Example: k8smcp run kubectl get pods -n kube-system
     """
-    work.run(tool, list(args or []), log_level=log_level, json_out=json_out, options=options)
+    work.run(tool, list(args or []), **given)
