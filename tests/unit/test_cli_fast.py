@@ -128,7 +128,9 @@ def test_the_console_script_runs_a_plain_run_without_typer_unless_speedups_are_o
     )
     results = {}
     for off in (False, True):
-        env = k8smcp_env(**({"K8SMCP_NO_SPEEDUPS": "1"} if off else {}))
+        env = k8smcp_env()
+        if off:
+            env["K8SMCP_NO_SPEEDUPS"] = "1"
         done = subprocess.run(
             [sys.executable, "-c", probe, *argv],
             env=env,

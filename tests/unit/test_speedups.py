@@ -129,7 +129,9 @@ print(json.dumps(seen))
 
 @pytest.mark.parametrize("off", [False, True])
 def test_yamls_reader_pattern_compiles_on_first_use_and_matches_the_same(off: bool) -> None:
-    env = k8smcp_env(**({"K8SMCP_NO_SPEEDUPS": "1"} if off else {}))
+    env = k8smcp_env()
+    if off:
+        env["K8SMCP_NO_SPEEDUPS"] = "1"
     done = subprocess.run(
         [sys.executable, "-c", YAML_PROBE], capture_output=True, text=True, env=env
     )
