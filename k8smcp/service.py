@@ -49,7 +49,6 @@ from k8smcp.policy import (
 )
 from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
-from k8smcp.secrets import redact_output
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
 
 if TYPE_CHECKING:
@@ -470,6 +469,8 @@ def _within_budget(
 
 async def _redact(command: Command, stdout: str) -> str:
     """Secret values out of ``stdout``; big outputs are parsed off the event loop."""
+    from k8smcp.secrets import redact_output  # loads only for output that names a Secret
+
     if len(stdout) < 64 * 1024:
         return redact_output(command, stdout)
     return await anyio.to_thread.run_sync(redact_output, command, stdout)
