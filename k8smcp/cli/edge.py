@@ -29,11 +29,18 @@ def guard(fn: Callable[[], T], *, as_json: bool = False) -> T:
 
 
 def run_async(fn: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
-    """Run ``fn`` in an event loop, once the command's imports are done."""
+    """Run ``fn`` in an event loop, once the command's imports are done.
+
+    The event loop's own imports (asyncio, anyio's backend) are done when its first task
+    runs: the command's work begins there (``speedups.work_begins``).
+    """
     import anyio
 
-    speedups.work_begins()
-    return guard(lambda: anyio.run(fn), as_json=as_json)
+    async def work() -> T:
+        speedups.work_begins()
+        return await fn()
+
+    return guard(lambda: anyio.run(work), as_json=as_json)
 
 
 def finish(result: Any, json_out: bool) -> NoReturn:
