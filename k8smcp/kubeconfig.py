@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from k8smcp import speedups
 from k8smcp.errors import KubeconfigError, KubeconfigTooLargeError
+
+speedups.import_yaml()  # the first import of PyYAML in run and call: see speedups
+import yaml  # noqa: E402
 
 try:  # the C loader is ~10x faster; both are the safe loader
     from yaml import CSafeLoader as _BaseLoader

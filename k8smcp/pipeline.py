@@ -19,14 +19,17 @@ import re
 import resource
 import shutil
 import time
+from typing import TYPE_CHECKING
 
 from k8smcp import confine
 from k8smcp.cmdline import split
 from k8smcp.errors import BinaryNotFoundError, InvalidCommandError
 from k8smcp.executor import TIMEOUT_EXIT_CODE, Executor, Invocation
 from k8smcp.models import ToolResult, ran
-from k8smcp.policy.filters import Filter
 from k8smcp.policy.hooks import Command
+
+if TYPE_CHECKING:  # the filters' grammars load only for a command with a pipe
+    from k8smcp.policy.filters import Filter
 
 FILTER_TIMEOUT = 10.0  # seconds a filter may run, within the call's timeout
 FILTER_MEMORY = 512 * 1024 * 1024  # address space of a filter (jq, sort, grep DFAs)

@@ -48,13 +48,12 @@ from k8smcp.policy import (
     parse_command,
 )
 from k8smcp.policy import resolve_names as _resolve_names
-from k8smcp.policy.filters import check_filters
 from k8smcp.redact import redact_argv
-from k8smcp.secrets import redact_output
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
 
 if TYPE_CHECKING:
     from k8smcp.egress import EgressProxy
+    from k8smcp.policy.filters import Filter
 
 logger = logging.getLogger(__name__)
 audit = logging.getLogger("k8smcp.audit")
@@ -170,7 +169,7 @@ class Service:
         spec = get_tool(call.tool)
         command, stages = await self._command(spec, call, audit)
         args = command.args
-        filters = check_filters(stages)
+        filters = _check_filters(stages) if stages else []
         audit.args = [*args, *(a for f in filters for a in ("|", *f.argv))]
         budget = self._budget(call, command)
         timeout = self._timeout(call.timeout)
@@ -433,6 +432,13 @@ _NO_KUBECONFIG = {
 _PARSED_MAX_CHARS = 16 * 1024  # a kubeconfig with a few clusters is 4-12 KiB of base64
 
 
+def _check_filters(stages: list[list[str]]) -> list[Filter]:
+    """``policy.filters.check_filters``; its grammars load only for a command with a pipe."""
+    from k8smcp.policy.filters import check_filters
+
+    return check_filters(stages)
+
+
 def _parse(text: str, context: str | None, max_bytes: int) -> kc.Kubeconfig:
     return kc.from_b64(text, context=context, max_bytes=max_bytes)
 
@@ -463,6 +469,8 @@ def _within_budget(
 
 async def _redact(command: Command, stdout: str) -> str:
     """Secret values out of ``stdout``; big outputs are parsed off the event loop."""
+    from k8smcp.secrets import redact_output  # loads only for output that names a Secret
+
     if len(stdout) < 64 * 1024:
         return redact_output(command, stdout)
     return await anyio.to_thread.run_sync(redact_output, command, stdout)

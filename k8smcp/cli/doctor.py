@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from k8smcp.cli.base import JsonOut, app, run_async
-from k8smcp.cli.call import Token
+from k8smcp.cli.base import JsonOut, Token, app
+from k8smcp.cli.edge import run_async
 from k8smcp.cli.options import KUBECONFIG_OPTIONS, with_options
 from k8smcp.config import Options, Settings
 

@@ -3,20 +3,26 @@
 A command names the fields it takes (``@with_options(*EXECUTION)``); Typer sees each as an
 option backed by ``K8SMCP_<NAME>``, and the command receives them as one typed ``Options``
 that it forwards to ``config.build_settings``. ``"binaries"`` stands for one
-``--<tool>-bin`` option per tool of the catalog.
+``--<tool>-bin`` option per tool of the catalog. ``OWN`` declares the options of ``run``
+and ``call`` that are not ``Options`` fields (``--json``, ``--url``, ...), with their
+types and defaults; a command receives those as keyword arguments of their own.
+
+Nothing here imports Typer until a command is built for it: ``k8smcp.cli.fast`` parses
+``run`` and ``call`` from these same tables without Typer.
 """
 
 import dataclasses
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
+from k8smcp.config import DEFAULT_URL, Options
 
-from k8smcp.config import Options
+if TYPE_CHECKING:
+    from k8smcp.tools import BinOption
 
 KUBECONFIG = "Kubeconfig"
 LIMITS = "Limits"
@@ -176,6 +182,36 @@ FLAGS: dict[str, _Flag] = {
     ),
 }
 
+
+@dataclass(frozen=True, slots=True)
+class _Own:
+    """An option that is not an ``Options`` field: the command receives it by name."""
+
+    type: Any
+    default: Any
+    flag: _Flag
+
+
+OWN: dict[str, _Own] = {
+    "log_level": _Own(str, "warning", _Flag("debug, info, warning or error (logs go to stderr).")),
+    "json_out": _Own(
+        bool, False, _Flag("Print JSON for scripts.", decls=("--json",), envvar=False)
+    ),
+    "url": _Own(str, DEFAULT_URL, _Flag("The server's MCP endpoint.")),
+    "token": _Own(str | None, None, _Flag("Bearer token for the server.", show_default=False)),
+    "list_": _Own(bool, False, _Flag("List the server's tools.", decls=("--list",), envvar=False)),
+    "call_timeout": _Own(
+        float | None,
+        None,
+        _Flag(
+            "Seconds the command may run (server default if unset).",
+            decls=("--timeout",),
+            envvar=False,
+            min=0.001,
+        ),
+    ),
+}
+
 # The options of every command that executes tools (run, stdio, serve).
 EXECUTION = (
     "kubeconfig_b64",
@@ -216,64 +252,141 @@ SERVE = (
     "allowed_origins",
 )
 KUBECONFIG_OPTIONS = ("kubeconfig_b64", "kubeconfig", "context")
+# run's and call's, in the order of their --help
+RUN = ("log_level", "json_out", *EXECUTION)
+CALL = ("url", "token", "list_", "call_timeout", "json_out", *KUBECONFIG_OPTIONS)
+
+
+def flag(name: str) -> _Flag:
+    """The flag of an ``Options`` field or of one of ``OWN``."""
+    return OWN[name].flag if name in OWN else FLAGS[name]
+
+
+def envvar(name: str) -> str | None:
+    """The variable behind option ``name``, if any."""
+    return f"K8SMCP_{name.upper()}" if flag(name).envvar else None
+
+
+def decls(name: str) -> tuple[str, ...]:
+    """The option's declarations, as Typer gets them (default: ``--field-name``)."""
+    return flag(name).decls or (f"--{name.replace('_', '-')}",)
+
+
+def types(names: tuple[str, ...]) -> dict[str, Any]:
+    """The type of each option in ``names`` ("binaries" excepted)."""
+    hints = _hints()
+    return {name: OWN[name].type if name in OWN else hints[name] for name in names}
+
+
+def defaults(names: tuple[str, ...]) -> dict[str, Any]:
+    """The default of each option in ``names`` ("binaries" excepted)."""
+    fields = _defaults()
+    return {name: OWN[name].default if name in OWN else fields[name] for name in names}
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(Options)
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(Options)}
+
+
+def binaries(names: tuple[str, ...]) -> list["BinOption"]:
+    """The ``--<tool>-bin`` options, if ``names`` has "binaries"."""
+    if "binaries" not in names:  # call: the catalog is the server's
+        return []
+    from k8smcp.tools import bin_options  # names only: no spec, grammar or policy loaded
+
+    return bin_options()
+
+
+def collect(names: tuple[str, ...], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A command's keyword arguments from its parsed ``values``.
+
+    Those of ``OWN`` by name, the ``Options`` fields as one ``options``.
+    """
+    bins = binaries(names)
+    fields = {name: values[name] for name in names if name != "binaries" and name not in OWN}
+    chosen = {o.tool: path for o in bins if (path := values[o.param])}
+    own = {name: values[name] for name in names if name in OWN}
+    return {**own, "options": Options(**fields, binaries=chosen)}
+
+
+def annotated(name: str) -> Any:
+    """``Annotated[type, typer.Option(...)]`` of option ``name`` (Typer loads here)."""
+    return Annotated[types((name,))[name], _option(name)]
 
 
 def _option(name: str) -> Any:
-    flag = FLAGS[name]
+    import typer
+
+    found = flag(name)
     return typer.Option(
-        *flag.decls,
-        envvar=f"K8SMCP_{name.upper()}" if flag.envvar else None,
-        help=flag.help,
-        rich_help_panel=flag.panel,
-        min=flag.min,
-        show_default=flag.show_default,
+        *found.decls,
+        envvar=envvar(name),
+        help=found.help,
+        rich_help_panel=found.panel,
+        min=found.min,
+        show_default=found.show_default,
     )
 
 
 def with_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command the ``Options`` fields ``names``, received as ``options: Options``."""
+    """Give a command the options ``names``.
+
+    It receives the ``Options`` fields as one ``options: Options``, those of ``OWN`` as
+    keyword arguments of the same name.
+    """
 
     def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        from k8smcp.tools import bin_options  # names only: no spec, grammar or policy loaded
+        import typer
 
-        hints = typing.get_type_hints(Options)
-        defaults = {f.name: f.default for f in dataclasses.fields(Options)}
-        fields = [name for name in names if name != "binaries"]
-        bins = bin_options() if "binaries" in names else []
-        added = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[hints[name], _option(name)],
-                default=defaults[name],
-            )
-            for name in fields
-        ] + [
-            inspect.Parameter(
-                option.param,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[
-                    str | None,
-                    typer.Option(
-                        option.flag,
-                        envvar=option.envvar,
-                        help=option.help,
-                        rich_help_panel=BINARIES,
-                    ),
-                ],
-                default=None,
-            )
-            for option in bins
-        ]
+        initial = defaults(tuple(name for name in names if name != "binaries"))
+        added: list[inspect.Parameter] = []
+        for name in names:
+            if name != "binaries":
+                added.append(
+                    inspect.Parameter(
+                        name,
+                        inspect.Parameter.KEYWORD_ONLY,
+                        annotation=annotated(name),
+                        default=initial[name],
+                    )
+                )
+                continue
+            added += [
+                inspect.Parameter(
+                    option.param,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=Annotated[
+                        str | None,
+                        typer.Option(
+                            option.flag,
+                            envvar=option.envvar,
+                            help=option.help,
+                            rich_help_panel=BINARIES,
+                        ),
+                    ],
+                    default=None,
+                )
+                for option in binaries(names)
+            ]
+        taken = {p.name for p in added}
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:
-            given = {name: kwargs.pop(name) for name in fields}
-            binaries = {o.tool: path for o in bins if (path := kwargs.pop(o.param))}
-            fn(**kwargs, options=Options(**given, binaries=binaries))
+            given = {name: kwargs.pop(name) for name in taken}
+            fn(**kwargs, **collect(names, given))
 
         signature = inspect.signature(fn, eval_str=True)
-        own = [p for p in signature.parameters.values() if p.name != "options"]
+        own = [  # a **kwargs of fn's receives what is added here
+            p
+            for p in signature.parameters.values()
+            if p.name not in {"options", *taken} and p.kind is not p.VAR_KEYWORD
+        ]
         command.__signature__ = signature.replace(  # type: ignore[attr-defined]
             parameters=[*own, *added]
         )

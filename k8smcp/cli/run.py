@@ -1,35 +1,22 @@
 """``k8smcp run``: one tool, here, with the local kubeconfig."""
 
-import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from k8smcp.cli.base import (
-    PASSTHROUGH,
-    JsonOut,
-    LogLevel,
-    app,
-    finish,
-    guard,
-    read_stdin,
-    run_async,
-)
-from k8smcp.cli.options import EXECUTION, with_options
-from k8smcp.config import Options, build_settings
+from k8smcp.cli import work
+from k8smcp.cli.base import PASSTHROUGH, app
+from k8smcp.cli.options import RUN, with_options
 
 
 @app.command(context_settings=PASSTHROUGH)
-@with_options(*EXECUTION)
+@with_options(*RUN)
 def run(
     tool: Annotated[str, typer.Argument(help="kubectl, helm, istioctl or argocd.")],
     args: Annotated[
         list[str] | None, typer.Argument(help="The tool's arguments, passed as they are.")
     ] = None,
-    log_level: LogLevel = "warning",
-    json_out: JsonOut = False,
-    *,
-    options: Options,
+    **given: Any,
 ) -> None:
     """Run a tool here, with the local kubeconfig, and exit with its exit code.
 
@@ -38,25 +25,4 @@ def run(
 
     Example: k8smcp run kubectl get pods -n kube-system
     """
-    from k8smcp.log import configure_logging
-    from k8smcp.service import Service, ToolCall
-
-    configure_logging(log_level)
-    tool_args = list(args or [])
-    settings = guard(lambda: build_settings("local", options), as_json=json_out)
-    call = ToolCall(
-        tool=tool,
-        command=tool_args,
-        stdin=read_stdin(tool_args),
-        timeout=options.timeout,
-        client="cli",
-        entry="cli",
-    )
-    if sys.stderr.isatty():  # the spinner's rich console loads only for terminals
-        from k8smcp.output import waiting
-
-        with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
-            result = run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
-    else:
-        result = run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
-    finish(result, json_out)
+    work.run(tool, list(args or []), **given)

@@ -5,7 +5,8 @@ from typing import Annotated
 import typer
 
 from k8smcp import config, speedups
-from k8smcp.cli.base import LogFormat, LogLevel, app, guard
+from k8smcp.cli.base import LogFormat, LogLevel, app
+from k8smcp.cli.edge import guard
 from k8smcp.cli.options import EXECUTION, HTTP, SERVE, with_options
 from k8smcp.config import Options, build_settings
 

@@ -1,6 +1,7 @@
 """``k8smcp stdio``: MCP over standard input and output, for clients that spawn k8smcp."""
 
-from k8smcp.cli.base import LogFormat, LogLevel, app, guard, run_async
+from k8smcp.cli.base import LogFormat, LogLevel, app
+from k8smcp.cli.edge import guard, run_async
 from k8smcp.cli.options import EXECUTION, with_options
 from k8smcp.config import Options, build_settings
 

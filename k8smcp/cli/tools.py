@@ -1,6 +1,7 @@
 """``k8smcp tools``: which CLIs are installed here, where, and which versions."""
 
-from k8smcp.cli.base import JsonOut, app, run_async
+from k8smcp.cli.base import JsonOut, app
+from k8smcp.cli.edge import run_async
 from k8smcp.cli.options import with_options
 from k8smcp.config import Options, Settings
 

@@ -103,3 +103,38 @@ print("ok")
         env=k8smcp_env(K8SMCP_NO_SPEEDUPS="1"),
     )
     assert help_off.returncode == 0 and "serve" in help_off.stdout
+
+
+YAML_PROBE = """
+import json, re, sys
+real_compile = re.compile
+from k8smcp import kubeconfig  # the first import of PyYAML
+import yaml, yaml.reader
+pattern = yaml.reader.Reader.NON_PRINTABLE
+seen = {"lazy": type(pattern).__name__ == "LazyPattern", "restored": re.compile is real_compile}
+real = re.compile(pattern.pattern)
+texts = ["plain", "tab\\tnew\\nline", "bell\\x07", "\\ufffe", "\\U0001f600 ok", "\\x85\\xa0", ""]
+seen["same"] = all(
+    (pattern.search(t) and pattern.search(t).span()) == (real.search(t) and real.search(t).span())
+    for t in texts
+)
+try:  # the pure-Python reader, the pattern's one user, still refuses a control character
+    yaml.load("a: \\x07", Loader=yaml.SafeLoader)
+    seen["refused"] = False
+except yaml.reader.ReaderError:
+    seen["refused"] = True
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("off", [False, True])
+def test_yamls_reader_pattern_compiles_on_first_use_and_matches_the_same(off: bool) -> None:
+    env = k8smcp_env()
+    if off:
+        env["K8SMCP_NO_SPEEDUPS"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", YAML_PROBE], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen == {"lazy": not off, "restored": True, "same": True, "refused": True}
