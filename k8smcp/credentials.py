@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from k8smcp.errors import KubeconfigError
-from k8smcp.kubeconfig import Kubeconfig
+from k8smcp.kubeconfig import Kubeconfig, named
 
 EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 EXEC_TIMEOUT = 300.0  # seconds; an interactive login may take a while
@@ -68,8 +68,8 @@ def cache_dir(home: Path, xdg_cache_home: str | None) -> Path:
 
 def exec_spec(found: Kubeconfig) -> dict[str, Any] | None:
     """The exec plugin of the context's user, or None when it has none."""
-    ctx = (_named(found.data["contexts"], found.context) or {}).get("context") or {}
-    user = (_named(found.data["users"], ctx.get("user")) or {}).get("user") or {}
+    ctx = (named(found.data["contexts"], found.context) or {}).get("context") or {}
+    user = (named(found.data["users"], ctx.get("user")) or {}).get("user") or {}
     spec = user.get("exec") if isinstance(user, dict) else None
     return spec if isinstance(spec, dict) else None
 
@@ -95,13 +95,13 @@ def self_contained(
         KubeconfigError: a named file cannot be read, or a plugin failed.
     """
     data = found.data
-    ctx_entry = _named(data["contexts"], found.context) or {}
+    ctx_entry = named(data["contexts"], found.context) or {}
     ctx = dict(ctx_entry.get("context") or {})
-    cluster_entry = _named(data["clusters"], str(ctx.get("cluster"))) or {}
+    cluster_entry = named(data["clusters"], str(ctx.get("cluster"))) or {}
     cluster = _inline_files(dict(cluster_entry.get("cluster") or {}), _CLUSTER_FILES, "cluster")
     users = []
     user_name = ctx.get("user")
-    user_entry = _named(data["users"], user_name) if isinstance(user_name, str) else None
+    user_entry = named(data["users"], user_name) if isinstance(user_name, str) else None
     if user_entry is not None:
         user = _inline_files(dict(user_entry.get("user") or {}), _USER_FILES, "user")
         user = _inline_token_file(user)
@@ -359,11 +359,3 @@ def _write_cached(path: Path, status: dict[str, Any]) -> None:
         os.replace(temp, path)
     except OSError:
         return
-
-
-def _named(entries: object, name: object) -> dict[str, Any] | None:
-    if isinstance(entries, list):
-        for entry in entries:
-            if isinstance(entry, dict) and entry.get("name") == name:
-                return entry
-    return None

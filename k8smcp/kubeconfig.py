@@ -57,14 +57,14 @@ class Kubeconfig:
     @property
     def cluster_name(self) -> str | None:
         """The name of the cluster the context points at."""
-        ctx = _named(self.data.get("contexts"), self.context) or {}
+        ctx = named(self.data.get("contexts"), self.context) or {}
         name = (ctx.get("context") or {}).get("cluster")
         return name if isinstance(name, str) else None
 
     @property
     def server(self) -> str | None:
         """The API server URL of the context's cluster (for logs and caches; not secret)."""
-        cluster = _named(self.data.get("clusters"), self.cluster_name or "") or {}
+        cluster = named(self.data.get("clusters"), self.cluster_name or "") or {}
         server = (cluster.get("cluster") or {}).get("server")
         return server if isinstance(server, str) else None
 
@@ -76,7 +76,7 @@ class Kubeconfig:
         credentials). None when the server's identity is not checked (TLS verification
         off): then nothing is shared.
         """
-        cluster = _named(self.data.get("clusters"), self.cluster_name or "") or {}
+        cluster = named(self.data.get("clusters"), self.cluster_name or "") or {}
         inner = cluster.get("cluster") or {}
         if not isinstance(inner, dict) or not self.server or inner.get("insecure-skip-tls-verify"):
             return None
@@ -289,13 +289,13 @@ def _validate(data: object, context: str | None) -> Kubeconfig:
         )
     if not isinstance(chosen, str):
         raise KubeconfigError("not a kubeconfig: current-context must be a string")
-    entry = _named(data["contexts"], chosen)
+    entry = named(data["contexts"], chosen)
     if entry is None:
         names = ", ".join(sorted(str(c["name"]) for c in data["contexts"])) or "none"
         raise KubeconfigError(f"context {chosen!r} is not in the kubeconfig (contexts: {names})")
     ctx = entry.get("context")
     cluster = ctx.get("cluster") if isinstance(ctx, dict) else None
-    if not isinstance(cluster, str) or _named(data["clusters"], cluster) is None:
+    if not isinstance(cluster, str) or named(data["clusters"], cluster) is None:
         raise KubeconfigError(f"context {chosen!r} names no cluster that the kubeconfig defines")
     return Kubeconfig(data=data, context=chosen)
 
@@ -304,7 +304,8 @@ def _short(where: str) -> str:
     return where if len(where) <= 80 else where[:77] + "..."
 
 
-def _named(entries: object, name: str) -> dict[str, Any] | None:
+def named(entries: object, name: object) -> dict[str, Any] | None:
+    """The entry of a kubeconfig list (``clusters``, ``users``, ``contexts``) called ``name``."""
     if isinstance(entries, list):
         for entry in entries:
             if isinstance(entry, dict) and entry.get("name") == name:
@@ -317,7 +318,7 @@ def _merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
     for doc in docs:
         for key in ("clusters", "users", "contexts"):
             for entry in doc.get(key) or []:
-                if isinstance(entry, dict) and _named(merged[key], entry.get("name", "")) is None:
+                if isinstance(entry, dict) and named(merged[key], entry.get("name", "")) is None:
                     merged[key].append(entry)
         for key, value in doc.items():
             if key not in ("clusters", "users", "contexts"):
