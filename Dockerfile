@@ -138,7 +138,7 @@ LABEL org.opencontainers.image.title="k8smcp" \
 ARG JQ_VERSION=1.7.*
 RUN apt-get update \
     && apt-get install -y --no-install-recommends "jq=${JQ_VERSION}" \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 RUN groupadd --system --gid 10001 k8smcp \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin k8smcp

@@ -204,6 +204,8 @@ BUILD_LEFTOVERS = textwrap.dedent(
         "present": [p for p in ("/src", "/out", "/go", "/usr/local/go", "/root/.cache",
                                 "/tmp/kubectl.txt", "/var/tmp/buildah-cache")
                     if os.path.lexists(p)],
+        "apt": sorted(glob.glob("/var/lib/apt/lists/*Packages*")
+                      + glob.glob("/var/cache/apt/*.bin")),
         "pip": sorted(glob.glob("/opt/k8smcp/lib/python3*/site-packages/pip*")
                       + glob.glob("/opt/k8smcp/lib/python3*/site-packages/setuptools*")),
         "local_bin": sorted(os.listdir("/usr/local/bin")),
@@ -219,6 +221,7 @@ def test_nothing_from_the_build_stages_or_the_build_host_is_in_the_image(image: 
     found = json.loads(done.stdout)
     assert found["present"] == []
     assert found["pip"] == []
+    assert found["apt"] == []  # package lists and apt's caches (77 MB) are build leftovers
     assert found["local_bin"] == ["argocd", "helm", "istioctl"]
     # The build bind-mounts the host's CA bundle for its RUN steps; the certificates this
     # host adds to Debian's (an intercepting proxy's, say) must not have stayed behind.
