@@ -195,11 +195,12 @@ def build_settings(mode: Mode, options: Options) -> Settings:
         from k8smcp.confine import require
 
         require()  # or a UsageError naming what the kernel lacks and --no-confine
+    pass_env = csv(options.pass_env)
     return Settings(
         **{name: getattr(options, name) for name in _SAME_IN_BOTH},
         default_timeout=options.timeout,
-        child_env=child_env_base(csv(options.pass_env)),
-        pass_env=csv(options.pass_env),
+        child_env=child_env_base(pass_env),
+        pass_env=pass_env,
         default_kubeconfig=default,
         policy=_policy(mode, options),
         auth_tokens=tokens,
