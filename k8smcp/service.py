@@ -194,7 +194,9 @@ class Service:
         deadline = time.monotonic() + timeout
         async with self._confined(spec, binary, args, cache_dir) as (confinement, proxy):
             if proxy is not None and rendered is not None:
-                rendered = confine.through_proxy(rendered, proxy)
+                rendered = confine.through_proxy(
+                    rendered, proxy, every_cluster=not spec.confine_tcp
+                )
             completed = await self.executor.execute(
                 Invocation(
                     argv=[binary, *args],
