@@ -166,6 +166,8 @@ def markdown(results: dict[str, Any]) -> str:
     )
     if "seed" in results:
         lines.append(f"| seeded pods | {results['seed']} |")
+    if "server" in results:
+        lines.append(f"| API server reached | {results['server']} (`--loopback-literal`) |")
     if results.get("k8smcp_max_output_bytes"):
         lines.append(
             f"| K8SMCP_MAX_OUTPUT_BYTES of every k8smcp process | {results['k8smcp_max_output_bytes']} |"
