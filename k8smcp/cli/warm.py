@@ -33,6 +33,7 @@ from typing import NoReturn
 _INT = struct.Struct("!i")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 IDLE_SECONDS = 900.0
+_MAX_RUNTIME_DIR = 107 - len("/k8smcp/run-01234567.sock.pid")
 
 
 def wanted(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
@@ -84,10 +85,11 @@ def _hand_over(argv: list[str]) -> None:
 def socket_path() -> str | None:
     """This user's, Python's and code's socket; None without a private place for it."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
+    directory = f"/tmp/k8smcp-warm-{os.geteuid()}"  # noqa: S108 - checked as ours below
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
-        directory = os.path.join(runtime, "k8smcp")
-    else:
-        directory = f"/tmp/k8smcp-warm-{os.geteuid()}"  # noqa: S108 - checked as ours below
+        # a Unix socket's path holds at most 107 bytes: a deep runtime directory cannot
+        if len(os.fsencode(runtime)) <= _MAX_RUNTIME_DIR:
+            directory = os.path.join(runtime, "k8smcp")
     try:
         os.mkdir(directory, 0o700)
     except FileExistsError:

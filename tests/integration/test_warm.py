@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,10 +29,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Path]:
-    """A private XDG_RUNTIME_DIR; every warm process started in it is stopped after."""
-    path = tmp_path / "xdg"
-    path.mkdir(mode=0o700)
+def runtime() -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR; every warm process started in it is stopped after.
+
+    In /tmp, whatever TMPDIR says: a socket's path must stay short.
+    """
+    path = Path(tempfile.mkdtemp(prefix="k8smcp-xdg-", dir="/tmp"))  # noqa: S108
     yield path
     for pid_file in path.glob("k8smcp/*.pid"):
         try:
@@ -38,6 +42,7 @@ def runtime(tmp_path: Path) -> Iterator[Path]:
         except (ValueError, ProcessLookupError):
             pass
     _until(lambda: not list(path.glob("k8smcp/*.sock")), "the warm process to leave")
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _env(runtime: Path, cluster: Cluster, **extra: str) -> dict[str, str]:
