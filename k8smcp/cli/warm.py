@@ -10,9 +10,11 @@ gets (Ctrl-C) and exits with the worker's exit code.
 
 A ``run`` that finds no warm process runs as usual and starts one for the next; that one
 exits after ``K8SMCP_WARM_IDLE`` seconds (default 900) without a command. There is one per
-user, Python and k8smcp code (its socket's name says which), in a private directory: in
-``XDG_RUNTIME_DIR``, else ``/tmp/k8smcp-warm-<uid>`` (0700, ours, or no warm process at
-all), and it serves only its own user (``SO_PEERCRED``).
+user, Python and k8smcp code, at an abstract Unix socket whose name says which: a
+confined child (Landlock ABI 6 scopes) cannot reach it, and each end checks that the
+other is the same user (``SO_PEERCRED``) before anything is sent. Its pid file is in a
+private directory (0700, ours, or no warm process at all): ``XDG_RUNTIME_DIR/k8smcp``,
+else ``/tmp/k8smcp-warm-<uid>``.
 
 Off unless asked: a process left running surprises a script, and CI.
 
@@ -33,7 +35,7 @@ from typing import NoReturn
 _INT = struct.Struct("!i")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 IDLE_SECONDS = 900.0
-_MAX_RUNTIME_DIR = 107 - len("/k8smcp/run-01234567.sock.pid")
+_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 def wanted(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
@@ -54,12 +56,16 @@ def hand_over(argv: list[str]) -> None:
 
 
 def _hand_over(argv: list[str]) -> None:
-    path = socket_path()
-    if path is None:
+    found = place()
+    if found is None:
         return
+    address, pid_file = found
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(path)
+        sock.connect(address)
+        if _peer_uid(sock) != os.geteuid():  # someone else holds the name: tell it nothing
+            sock.close()
+            return
         request = _encode(argv)
         socket.send_fds(sock, [_INT.pack(len(request))], [0, 1, 2])
         sock.sendall(request)
@@ -68,7 +74,7 @@ def _hand_over(argv: list[str]) -> None:
         pid = None
     if pid is None:  # no worker began the command: it runs here
         sock.close()
-        _start(path)
+        _start(address, pid_file)
         return
     for number in _SIGNALS:  # Ctrl-C reaches this process; the worker must get it
         signal.signal(number, lambda received, _frame: _kill(pid, received))
@@ -82,14 +88,16 @@ def _hand_over(argv: list[str]) -> None:
     raise SystemExit(code)
 
 
-def socket_path() -> str | None:
-    """This user's, Python's and code's socket; None without a private place for it."""
+def place() -> tuple[str, str] | None:
+    """The warm process's socket (abstract) and pid file for this user, Python and code.
+
+    None without a private directory for the pid file.
+    """
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    directory = f"/tmp/k8smcp-warm-{os.geteuid()}"  # noqa: S108 - checked as ours below
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
-        # a Unix socket's path holds at most 107 bytes: a deep runtime directory cannot
-        if len(os.fsencode(runtime)) <= _MAX_RUNTIME_DIR:
-            directory = os.path.join(runtime, "k8smcp")
+        directory = os.path.join(runtime, "k8smcp")
+    else:
+        directory = f"/tmp/k8smcp-warm-{os.geteuid()}"  # noqa: S108 - checked as ours below
     try:
         os.mkdir(directory, 0o700)
     except FileExistsError:
@@ -102,7 +110,13 @@ def socket_path() -> str | None:
         return None
     if not _private_dir(found):
         return None
-    return os.path.join(directory, f"run-{_fingerprint()}.sock")
+    name = f"k8smcp-warm-{os.geteuid()}-{_fingerprint()}"
+    return f"\0{name}", os.path.join(directory, f"{name}.pid")
+
+
+def _peer_uid(sock: socket.socket) -> int:
+    credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
+    return int(_CREDENTIALS.unpack(credentials)[1])
 
 
 def _private_dir(found: os.stat_result) -> bool:
@@ -169,14 +183,14 @@ def _kill(pid: int, number: int) -> None:
         pass
 
 
-def _start(path: str) -> None:
-    """Start the warm process for ``path`` in the background, detached from this one."""
+def _start(address: str, pid_file: str) -> None:
+    """Start the warm process for ``address`` in the background, detached from this one."""
     null = os.devnull
     try:
         os.posix_spawn(
             sys.executable,
             # -c, not -m: Click names the program from __main__ (run --help in a worker)
-            [sys.executable, "-c", "from k8smcp.cli.warm import main; main()", path],
+            [sys.executable, "-c", "from k8smcp.cli.warm import main; main()", pid_file],
             os.environ,
             file_actions=[(os.POSIX_SPAWN_OPEN, fd, null, os.O_RDWR, 0) for fd in (0, 1, 2)],
             setsid=True,
@@ -188,8 +202,8 @@ def _start(path: str) -> None:
 # --- the warm process ----------------------------------------------------------------
 
 
-def serve(path: str) -> socket.socket | None:
-    """Serve ``path`` until idle; in a worker, return its connection to the caller.
+def serve(pid_file: str) -> socket.socket | None:
+    """Serve until idle; in a worker, return its connection to the caller.
 
     Returns None in the warm process itself when it is done.
     """
@@ -200,11 +214,14 @@ def serve(path: str) -> socket.socket | None:
 
     speedups.startup()
     _preload()
-    listener = _listen(path)
+    found = place()  # what the caller found: the same code, the same name
+    if found is None or found[1] != pid_file:
+        return None
+    listener = _listen(found[0], pid_file)
     if listener is None:
         return None
     idle = _idle_seconds()
-    signal.signal(signal.SIGTERM, _stop)  # the socket goes with the process
+    signal.signal(signal.SIGTERM, _stop)  # the pid file goes with the process
     gc.freeze()  # what the imports made: shared with every worker, never collected
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
@@ -246,7 +263,7 @@ def serve(path: str) -> socket.socket | None:
                     caller.close()
     finally:
         if os.getpid() == _owner:
-            _unlisten(path, listener)
+            _unlisten(pid_file, listener)
 
 
 def _stop(_number: int, _frame: object) -> None:
@@ -283,48 +300,29 @@ def _preload() -> None:
     k8smcp.cli.fast.parse("run", ["kubectl", "version"], lambda _name: None)
 
 
-def _listen(path: str) -> socket.socket | None:
-    """The listening socket at ``path``, or None when another warm process has it."""
+def _listen(address: str, pid_file: str) -> socket.socket | None:
+    """The listening socket, or None when another process has the name."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)
     try:
-        try:
-            listener.bind(path)
-        except OSError:
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(path)
-                return None  # alive: it serves
-            except OSError:
-                os.unlink(path)  # left by one that died
-                listener.bind(path)
-            finally:
-                probe.close()
+        listener.bind(address)
         listener.listen(64)
-    except OSError:
+    except OSError:  # in use: another warm process of this code (or a squatter, refused)
         listener.close()
         return None
-    finally:
-        os.umask(old)
-    with open(path + ".pid", "w") as file:
+    with open(pid_file, "w") as file:
         file.write(f"{os.getpid()}\n")
     return listener
 
 
-def _unlisten(path: str, listener: socket.socket) -> None:
-    """Remove the socket and its pid file, unless another warm process has them now."""
+def _unlisten(pid_file: str, listener: socket.socket) -> None:
+    """Close the socket; remove the pid file unless another warm process wrote it since."""
     listener.close()
     try:
-        with open(path + ".pid") as file:
-            if file.read().strip() != str(os.getpid()):
-                return
+        with open(pid_file) as file:
+            if file.read().strip() == str(os.getpid()):
+                os.unlink(pid_file)
     except OSError:
-        return
-    for leftover in (path, path + ".pid"):
-        try:
-            os.unlink(leftover)
-        except OSError:
-            pass
+        pass
 
 
 def _accept(listener: socket.socket) -> socket.socket | None:
@@ -333,9 +331,7 @@ def _accept(listener: socket.socket) -> socket.socket | None:
         caller, _ = listener.accept()
     except OSError:
         return None
-    credentials = caller.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _, uid, _ = struct.unpack("3i", credentials)
-    if uid != os.geteuid():
+    if _peer_uid(caller) != os.geteuid():
         caller.close()
         return None
     return caller
@@ -435,7 +431,7 @@ def _become(argv: list[str], env: dict[str, str]) -> None:
 
 
 def main() -> None:
-    """The warm process for the socket ``sys.argv[1]`` (started by ``hand_over``)."""
+    """The warm process whose pid file is ``sys.argv[1]`` (started by ``hand_over``)."""
     global _owner
     _owner = os.getpid()
     # nothing its starter's parent passed on: a pipe held open here would never end

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -30,18 +31,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def runtime() -> Iterator[Path]:
-    """A private XDG_RUNTIME_DIR; every warm process started in it is stopped after.
-
-    In /tmp, whatever TMPDIR says: a socket's path must stay short.
-    """
-    path = Path(tempfile.mkdtemp(prefix="k8smcp-xdg-", dir="/tmp"))  # noqa: S108
+    """A private XDG_RUNTIME_DIR; every warm process started in it is stopped after."""
+    path = Path(tempfile.mkdtemp(prefix="k8smcp-xdg-"))
     yield path
     for pid_file in path.glob("k8smcp/*.pid"):
         try:
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
         except (ValueError, ProcessLookupError):
             pass
-    _until(lambda: not list(path.glob("k8smcp/*.sock")), "the warm process to leave")
+    _until(lambda: not list(path.glob("k8smcp/*.pid")), "the warm process to leave")
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -65,8 +63,7 @@ def _warm_pid(runtime: Path) -> int | None:
             os.kill(pid, 0)
         except (ValueError, OSError):
             continue
-        if Path(str(pid_file)[: -len(".pid")]).exists():
-            return pid
+        return pid
     return None
 
 
@@ -214,7 +211,7 @@ def test_the_warm_process_leaves_when_idle(runtime: Path, cluster_a: Cluster) ->
     env = _env(runtime, cluster_a, K8SMCP_WARM_IDLE="1")
     pid = _warmed(runtime, env)
     _until(lambda: not Path(f"/proc/{pid}").exists(), "the idle warm process to exit")
-    assert not list(runtime.glob("k8smcp/*")), "socket and pid file are removed"
+    assert not list(runtime.glob("k8smcp/*")), "its pid file is removed"
 
 
 def test_no_warm_process_where_others_could_reach_it(runtime: Path, cluster_a: Cluster) -> None:
@@ -225,7 +222,7 @@ def test_no_warm_process_where_others_could_reach_it(runtime: Path, cluster_a: C
     done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
     assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
     time.sleep(1)
-    assert list(shared.iterdir()) == []  # ran cold; no socket was made there
+    assert list(shared.iterdir()) == []  # ran cold; no warm process was started
 
 
 def test_without_k8smcp_warm_nothing_is_left_running(runtime: Path, cluster_a: Cluster) -> None:
@@ -234,3 +231,31 @@ def test_without_k8smcp_warm_nothing_is_left_running(runtime: Path, cluster_a: C
     assert done.returncode == 0, done.stderr
     time.sleep(1)
     assert not (runtime / "k8smcp").exists()
+
+
+def test_a_confined_child_cannot_reach_the_warm_process(
+    runtime: Path, cluster_a: Cluster, tmp_path: Path
+) -> None:
+    """A CLI confined by a server (or `run --confine`) may not hand a command to it."""
+    from k8smcp import confine
+
+    _warmed(runtime, _env(runtime, cluster_a))
+    (pid_file,) = runtime.glob("k8smcp/*.pid")
+    reach = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "try:\n"
+        "    s.connect('\\0' + sys.argv[1])\n"
+        "    print('reached')\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc.errno)\n"
+    )
+    argv = [sys.executable, "-c", reach, pid_file.stem]
+    confined = confine.Confinement(writable=(str(tmp_path),), read_all=True)
+    for limits, expected in ((None, "reached"), (confined, "refused")):
+        if limits is None:  # the control: the same program, unconfined, gets through
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
+        else:
+            proc = confine.spawn(limits, argv, stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=30)
+        assert out.decode().split(" ")[0].strip() == expected, out

@@ -10,38 +10,31 @@ import pytest
 from k8smcp.cli import warm
 
 
-def test_the_socket_is_in_a_private_directory_of_the_runtime_dir(
+def test_the_pid_file_is_in_a_private_directory_and_the_socket_is_abstract(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    path = warm.socket_path()
-    assert path is not None and Path(path).parent == tmp_path / "k8smcp"
+    found = warm.place()
+    assert found is not None
+    address, pid_file = found
+    assert address.startswith(f"\0k8smcp-warm-{os.geteuid()}-")  # no file: Landlock scopes it
+    assert Path(pid_file).parent == tmp_path / "k8smcp"
     assert (tmp_path / "k8smcp").stat().st_mode & 0o777 == 0o700
-    assert warm.socket_path() == path  # the same code: the same socket
+    assert warm.place() == found  # the same code: the same name
+    monkeypatch.setenv("K8SMCP_NO_SPEEDUPS", "1")  # read at import: another warm process
+    assert warm.place() != found
 
 
-def test_a_runtime_dir_too_deep_for_a_socket_falls_back_to_tmp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    deep = tmp_path / ("d" * 90)
-    deep.mkdir()
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
-    path = warm.socket_path()
-    assert path is not None
-    assert Path(path).parent == Path(f"/tmp/k8smcp-warm-{os.geteuid()}")
-    assert len(os.fsencode(path + ".pid")) <= 107
-
-
-def test_a_directory_others_may_enter_gets_no_socket(
+def test_a_directory_others_may_enter_gets_no_warm_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     (tmp_path / "k8smcp").mkdir()
     (tmp_path / "k8smcp").chmod(0o750)
-    assert warm.socket_path() is None
+    assert warm.place() is None
     (tmp_path / "k8smcp").rmdir()
     (tmp_path / "k8smcp").symlink_to(tmp_path)  # a link, even to a private place
-    assert warm.socket_path() is None
+    assert warm.place() is None
 
 
 def test_a_request_carries_argv_cwd_umask_and_the_environment_whole(
