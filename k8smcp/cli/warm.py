@@ -32,9 +32,12 @@ import sys
 import zlib
 from typing import NoReturn
 
-_INT = struct.Struct("!i")
+_INT = struct.Struct("!i")  # the request's length
+# to the caller: (b"P", the worker's pid) when the command begins, then (b"X", its exit code)
+_MESSAGE = struct.Struct("!ci")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 IDLE_SECONDS = 900.0
+_MAX_REQUEST = 16 << 20  # bytes: argv and environment together are at most a few MiB
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -63,23 +66,27 @@ def _hand_over(argv: list[str]) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(address)
+    except OSError:  # none yet: this run runs here and starts one for the next
+        sock.close()
+        _start(pid_file)
+        return
+    try:
         if _peer_uid(sock) != os.geteuid():  # someone else holds the name: tell it nothing
             sock.close()
             return
         request = _encode(argv)
         socket.send_fds(sock, [_INT.pack(len(request))], [0, 1, 2])
         sock.sendall(request)
-        pid = _read_int(sock)
+        pid = _read(sock, b"P")
     except OSError:
         pid = None
     if pid is None:  # no worker began the command: it runs here
         sock.close()
-        _start(address, pid_file)
         return
     for number in _SIGNALS:  # Ctrl-C reaches this process; the worker must get it
         signal.signal(number, lambda received, _frame: _kill(pid, received))
     try:
-        code = _read_int(sock)
+        code = _read(sock, b"X")
     except OSError:
         code = None
     if code is None:
@@ -166,14 +173,16 @@ def _decode(data: bytes) -> tuple[list[str], str, int, dict[str, str]]:
     return argv, cwd, umask, env
 
 
-def _read_int(sock: socket.socket) -> int | None:
+def _read(sock: socket.socket, kind: bytes) -> int | None:
+    """The number of the next message if it is a ``kind`` message, else None."""
     data = b""
-    while len(data) < _INT.size:
-        chunk = sock.recv(_INT.size - len(data))
+    while len(data) < _MESSAGE.size:
+        chunk = sock.recv(_MESSAGE.size - len(data))
         if not chunk:
             return None
         data += chunk
-    return int(_INT.unpack(data)[0])
+    got, number = _MESSAGE.unpack(data)
+    return int(number) if got == kind else None
 
 
 def _kill(pid: int, number: int) -> None:
@@ -183,8 +192,8 @@ def _kill(pid: int, number: int) -> None:
         pass
 
 
-def _start(address: str, pid_file: str) -> None:
-    """Start the warm process for ``address`` in the background, detached from this one."""
+def _start(pid_file: str) -> None:
+    """Start the warm process (``pid_file`` names it) in the background, detached."""
     null = os.devnull
     try:
         os.posix_spawn(
@@ -257,7 +266,7 @@ def serve(pid_file: str) -> socket.socket | None:
                     _, status = os.waitpid(pid, 0)
                     code = os.waitstatus_to_exitcode(status)
                     try:
-                        caller.sendall(_INT.pack(128 - code if code < 0 else code))
+                        caller.sendall(_MESSAGE.pack(b"X", 128 - code if code < 0 else code))
                     except OSError:
                         pass  # the caller is gone
                     caller.close()
@@ -344,6 +353,8 @@ def work(caller: socket.socket) -> NoReturn:
         if len(head) != _INT.size or len(fds) != 3:
             raise SystemExit(1)
         (size,) = _INT.unpack(head)
+        if not 0 < size <= _MAX_REQUEST:
+            raise SystemExit(1)
         data = b""
         while len(data) < size:
             chunk = caller.recv(min(size - len(data), 1 << 20))
@@ -359,7 +370,7 @@ def work(caller: socket.socket) -> NoReturn:
         for fd in fds:
             if fd > 2:
                 os.close(fd)
-    caller.sendall(_INT.pack(os.getpid()))  # the command begins: the caller waits for it
+    caller.sendall(_MESSAGE.pack(b"P", os.getpid()))  # the command begins
     caller.close()
     _become(argv, env)
     from k8smcp.__main__ import command

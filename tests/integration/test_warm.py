@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -259,3 +260,28 @@ def test_a_confined_child_cannot_reach_the_warm_process(
             proc = confine.spawn(limits, argv, stdout=subprocess.PIPE)
         out, _ = proc.communicate(timeout=30)
         assert out.decode().split(" ")[0].strip() == expected, out
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"", b"\x00\x00\x00\x05run", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x03a\x00b"],
+    ids=["nothing", "short", "huge-length", "not-a-request"],
+)
+def test_a_broken_request_runs_nothing_and_the_warm_process_serves_on(
+    runtime: Path, cluster_a: Cluster, request_bytes: bytes
+) -> None:
+    env = _env(runtime, cluster_a)
+    pid = _warmed(runtime, env)
+    (pid_file,) = runtime.glob("k8smcp/*.pid")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect("\0" + pid_file.stem)
+        if request_bytes:
+            socket.send_fds(sock, [request_bytes[:4]], [0, 1, 2])
+            sock.sendall(request_bytes[4:])
+        sock.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: sock.recv(64), b""))
+    assert not answer.startswith(b"P"), answer  # no command began
+    done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
+    assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
+    assert _warm_pid(runtime) == pid
