@@ -103,7 +103,7 @@ class K8smcpRun:
     async def ready(self, timeout: float = 20) -> None:
         """With ``warm``: wait until the first call's warm process serves."""
         deadline = time.monotonic() + timeout
-        while self.warm is not None and not list(self.warm.glob("k8smcp/*.sock")):
+        while self.warm is not None and not list(self.warm.glob("k8smcp/*.pid")):
             if time.monotonic() > deadline:
                 raise RuntimeError("the warm process did not start")
             await asyncio.sleep(0.05)
