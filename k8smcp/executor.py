@@ -7,9 +7,11 @@ environment; stdout and stderr are read concurrently and capped while they are r
 On timeout or cancellation the whole group is killed. The directory is removed on every
 way out.
 
-The file system work stays off the calls' path and off the event loop: a thread of the
-executor's own makes a few directories ahead of need and removes used ones (the answer
-does not wait for it); the process finishes that work before it exits.
+In a server the file system work stays off the calls' path and off the event loop: a
+thread of the executor's own makes a few directories ahead of need and removes used ones
+(the answer does not wait for it); the process finishes that work before it exits. A
+one-shot process (``k8smcp run``: one call, then exit) has no such thread: its call's
+directory is made and removed inline.
 """
 
 from __future__ import annotations
@@ -26,25 +28,28 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 
-from k8smcp import confine
 from k8smcp.errors import BinaryNotFoundError, BusyError
 from k8smcp.models import ToolResult, ran
 from k8smcp.redact import redact_argv
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from k8smcp import confine
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_EXIT_CODE = 124  # what GNU timeout exits with
 _CHUNK = 64 * 1024
 _KUBECONFIG = "kubeconfig"  # the file's name inside the private directory
-SPARE_WORKDIRS = 4  # private directories made ahead, each used by one call only
+SPARE_WORKDIRS = 4  # private directories made ahead (a server's), each used by one call only
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +82,29 @@ class Executor:
 
     A call waits up to ``queue_timeout`` seconds for a free slot, then is refused
     with BusyError (HTTP 429) rather than queueing without bound.
+
+    ``spares``: how many private directories a thread of the executor's own keeps ready
+    (and how many threads wait parked to start confined children). 0, for a process that
+    makes one call and exits (``k8smcp run``): no thread and nothing made ahead; the
+    call's directory is made and removed inline, on the loop.
     """
 
     def __init__(
-        self, *, max_output_bytes: int, max_concurrency: int, queue_timeout: float = 30.0
+        self,
+        *,
+        max_output_bytes: int,
+        max_concurrency: int,
+        queue_timeout: float = 30.0,
+        spares: int = SPARE_WORKDIRS,
     ) -> None:
         self.max_output_bytes = max_output_bytes
         self.max_concurrency = max_concurrency
         self.queue_timeout = queue_timeout
+        self.spares = spares
         self._limiter: anyio.CapacityLimiter | None = None
-        self._files = _FileThread(SPARE_WORKDIRS)
-        self._starter = confine.Starter()  # threads that start confined children
+        self._files = _FileThread(spares) if spares else None
+        # threads that start confined children (k8smcp.confine, imported only then)
+        self._starter: confine.Starter | None = None
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -115,8 +132,11 @@ class Executor:
             workdir = await self._workdir(inv.kubeconfig)
             try:
                 return await self._run(inv, workdir)
-            finally:
-                self._files.remove(workdir)  # on every way out, cancel too
+            finally:  # on every way out, cancel too
+                if self._files is None:
+                    _remove(workdir)
+                else:
+                    self._files.remove(workdir)
         finally:
             self.limiter.release()
 
@@ -126,16 +146,21 @@ class Executor:
         For shutdown, before a signal ends the process (uvicorn re-raises SIGTERM, which
         skips atexit). Calls made after it still work, without spares.
         """
-        await anyio.to_thread.run_sync(self._files.close)
-        self._starter.close()
+        if self._files is not None:
+            await anyio.to_thread.run_sync(self._files.close)
+        if self._starter is not None:
+            self._starter.close()
 
     async def _workdir(self, kubeconfig: bytes | None) -> Path:
         """A private directory for one call, with the kubeconfig written in it.
 
         A spare one when there is one (only the small file is written here, on the loop),
         else a new one made in a worker thread: under load, mkdir and rmtree on the loop
-        were a sixth of its time.
+        were a sixth of its time. Without a file thread (a one-shot process) it is made
+        here: a thread's start costs more than the few mkdirs.
         """
+        if self._files is None:
+            return Path(_make_workdir(kubeconfig))
         spare = self._files.take()
         if spare is not None:
             try:
@@ -146,6 +171,14 @@ class Executor:
                 self._files.remove(spare)
         return Path(await anyio.to_thread.run_sync(_make_workdir, kubeconfig))
 
+    def _confined_starter(self) -> confine.Starter:
+        """The starter of confined children, made (and k8smcp.confine imported) on first use."""
+        if self._starter is None:
+            from k8smcp.confine import Starter
+
+            self._starter = Starter(spares=min(self.spares, Starter.SPARES))
+        return self._starter
+
     async def _run(self, inv: Invocation, workdir: Path) -> ToolResult:
         env = dict(inv.env)
         env.update(home_env(workdir))
@@ -155,7 +188,7 @@ class Executor:
         shown = [Path(inv.argv[0]).name, *redact_argv(inv.argv[1:])]
         started = time.monotonic()
         try:
-            child = await _Child.start(inv, workdir, env, self._starter)
+            child = await _Child.start(inv, workdir, env, self._confined_starter)
         except (FileNotFoundError, PermissionError) as exc:
             raise BinaryNotFoundError(
                 f"{shown[0]} could not be started: {exc.strerror}", tool=shown[0]
@@ -214,7 +247,11 @@ class _Child:
 
     @classmethod
     async def start(
-        cls, inv: Invocation, workdir: Path, env: dict[str, str], starter: confine.Starter
+        cls,
+        inv: Invocation,
+        workdir: Path,
+        env: dict[str, str],
+        starter: Callable[[], confine.Starter],
     ) -> _Child:
         ours: list[int] = []
         theirs: list[int] = []
@@ -243,7 +280,7 @@ class _Child:
                 confinement = replace(
                     inv.confinement, writable=(str(workdir), *inv.confinement.writable)
                 )
-                popen = await starter.start(confinement, inv.argv, **kwargs)
+                popen = await starter().start(confinement, inv.argv, **kwargs)
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -410,6 +447,8 @@ class _FileThread:
 
     def _submit(self, work: Callable[..., None], *args: object) -> bool:
         if self._thread is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="k8smcp-files")
             _OPEN.add(self)
         try:

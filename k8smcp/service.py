@@ -26,8 +26,8 @@ import anyio
 import anyio.to_thread
 
 from k8smcp import budget as answer
-from k8smcp import confine, pipeline, speedups
 from k8smcp import kubeconfig as kc
+from k8smcp import pipeline, speedups
 from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
 from k8smcp.config import Settings
 from k8smcp.errors import (
@@ -37,7 +37,7 @@ from k8smcp.errors import (
     K8sMcpError,
     KubeconfigMissingError,
 )
-from k8smcp.executor import Executor, Invocation
+from k8smcp.executor import SPARE_WORKDIRS, Executor, Invocation
 from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import (
     Command,
@@ -52,6 +52,7 @@ from k8smcp.redact import redact_argv
 from k8smcp.tools import TOOLS, ToolSpec, get_tool
 
 if TYPE_CHECKING:
+    from k8smcp import confine
     from k8smcp.egress import EgressProxy
     from k8smcp.policy.filters import Filter
 
@@ -112,15 +113,22 @@ class Observer(Protocol):
 
 
 class Service:
-    """The core that the CLI, REST and MCP front ends share."""
+    """The core that the CLI, REST and MCP front ends share.
 
-    def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
+    ``one_shot``: this process makes one call and exits (``k8smcp run``), so nothing is
+    prepared for a next call: no file thread, no spare directory (``Executor(spares=0)``).
+    """
+
+    def __init__(
+        self, settings: Settings, observer: Observer | None = None, *, one_shot: bool = False
+    ) -> None:
         self.settings = settings
         self.observer = observer
         self.executor = Executor(
             max_output_bytes=settings.max_output_bytes,
             max_concurrency=settings.max_concurrency,
             queue_timeout=settings.queue_timeout,
+            spares=0 if one_shot else SPARE_WORKDIRS,
         )
         self._base_env = settings.child_env
         self._cache_root = settings.cache_root
@@ -130,17 +138,19 @@ class Service:
         # call, since a name may resolve elsewhere the next time).
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
         self._egress: EgressProxy | None = None
-        if settings.confine:
+        self._readable: tuple[str, ...] = ()
+        if settings.confine:  # k8smcp.confine and egress are imported only then
+            from k8smcp import confine
             from k8smcp.egress import EgressProxy
 
             self._egress = EgressProxy()
-        # what confined children may read beyond the system's files: the files the
-        # operator passes by name (CA bundles, identity tokens) and the exec plugins it
-        # allows (found on the children's PATH)
-        self._readable = (
-            *confine.passed_paths(self._base_env, settings.pass_env),
-            *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
-        )
+            # what confined children may read beyond the system's files: the files the
+            # operator passes by name (CA bundles, identity tokens) and the exec plugins
+            # it allows (found on the children's PATH)
+            self._readable = (
+                *confine.passed_paths(self._base_env, settings.pass_env),
+                *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
+            )
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -194,7 +204,9 @@ class Service:
         deadline = time.monotonic() + timeout
         async with self._confined(spec, binary, args, cache_dir) as (confinement, proxy):
             if proxy is not None and rendered is not None:
-                rendered = confine.through_proxy(rendered, proxy)
+                from k8smcp.confine import through_proxy
+
+                rendered = through_proxy(rendered, proxy)
             completed = await self.executor.execute(
                 Invocation(
                     argv=[binary, *args],
@@ -309,6 +321,8 @@ class Service:
         if self._egress is None:
             yield None, None
             return
+        from k8smcp import confine
+
         await self._egress.start()
         policy = self.settings.policy
         ports: tuple[int, ...] | None = None
@@ -333,7 +347,9 @@ class Service:
         """The child's environment; with confinement, every proxy variable names ours."""
         if proxy is None:
             return self._base_env
-        return {**self._base_env, **confine.proxy_env(proxy)}
+        from k8smcp.confine import proxy_env
+
+        return {**self._base_env, **proxy_env(proxy)}
 
     async def _command(
         self, spec: ToolSpec, call: ToolCall, audit: _Audit

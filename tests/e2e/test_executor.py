@@ -104,6 +104,17 @@ def test_child_gets_an_allowlisted_environment_and_a_private_home(
     assert list(private_tmp.iterdir()) == []
 
 
+def test_run_makes_nothing_ahead_for_a_next_call(env: dict[str, str], private_tmp: Path) -> None:
+    # one call, then exit: while the child runs, k8smcp has no thread beside its main one
+    # (no file thread, no worker thread) and no spare directory beside the call's own
+    done = run_k8smcp("run", "kubectl", "env", env=env)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["parent_threads"] == 1
+    assert info["call_dirs"] == [Path(info["cwd"]).name]
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_helm_and_argocd_config_dirs_point_inside_the_private_home(
     fake_cli: Path, private_tmp: Path
 ) -> None:
