@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 
-from k8smcp import budget as answer
 from k8smcp import kubeconfig as kc
 from k8smcp import pipeline, speedups
 from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
@@ -463,6 +462,8 @@ def _within_budget(
     command: Command, offset: int | None, budget: int, completed: ToolResult
 ) -> tuple[str, str, bool]:
     """The stdout and stderr cut to the answer budget (``k8smcp.budget``); True if cut."""
+    from k8smcp import budget as answer  # loads only for a call with a budget (MCP)
+
     tail = pipeline.keeps_end(command)
     stdout, cut = answer.fit(
         completed.stdout,
