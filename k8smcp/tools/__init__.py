@@ -15,6 +15,7 @@ package (``k8smcp --help``) does not import the grammars.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -96,22 +97,31 @@ def __getattr__(name: str) -> dict[str, ToolSpec]:
 
 
 def _plugins() -> dict[str, str]:
-    """Entry point name -> its value (``module:attribute``), not loaded."""
-    if not _group_declared():
+    """Entry point name -> its value (``module:attribute``), not loaded.
+
+    Looked up once per ``sys.path``: a ``run`` asks three times (its options, their
+    values, the catalog), and each look reads every distribution's entry points.
+    """
+    return _plugins_on(tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=1)
+def _plugins_on(path: tuple[str, ...]) -> dict[str, str]:
+    if not _group_declared(path):
         return {}
     from importlib.metadata import entry_points
 
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
-def _group_declared() -> bool:
-    """Whether any distribution on sys.path declares the group.
+def _group_declared(path: tuple[str, ...]) -> bool:
+    """Whether any distribution on ``path`` declares the group.
 
     A cheap look first: importing importlib.metadata alone costs ``k8smcp --help``
     10-30 ms, which no one should pay for plugins they do not have.
     """
     header = f"[{GROUP}]"
-    for entry in sys.path:
+    for entry in path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
