@@ -48,7 +48,8 @@ from k8smcp.policy import (
 )
 from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
-from k8smcp.tools import TOOLS, ToolSpec, get_tool
+from k8smcp.tools import ToolSpec, get_tool
+from k8smcp.tools import catalog as tool_catalog
 
 if TYPE_CHECKING:
     from k8smcp import confine
@@ -307,7 +308,7 @@ class Service:
 
     async def catalog(self) -> list[ToolStatus]:
         """The status of every tool, in catalog order."""
-        return [await self.tool_status(spec) for spec in TOOLS.values()]
+        return [await self.tool_status(spec) for spec in tool_catalog().values()]
 
     @contextlib.asynccontextmanager
     async def _confined(

@@ -72,7 +72,13 @@ def catalog() -> dict[str, ToolSpec]:
 
 
 def find_tool(name: str) -> ToolSpec | None:
-    """The spec of the tool called ``name``, or None."""
+    """The spec of the tool called ``name``, or None.
+
+    A built-in name is never a plugin's, so before the catalog is loaded only that
+    tool's module is (``run kubectl`` does not load helm's, istioctl's and argocd's).
+    """
+    if _catalog is None and name in BUILTIN:
+        return _spec(name, f"{__name__}.{name}:SPEC")
     return catalog().get(name)
 
 
@@ -142,9 +148,14 @@ def _load() -> dict[str, ToolSpec]:
     refs = {name: f"{__name__}.{name}:SPEC" for name in BUILTIN}
     refs.update({k: v for k, v in _plugins().items() if k not in refs})
     for name, ref in refs.items():
-        module, _, attribute = ref.partition(":")
-        spec = getattr(importlib.import_module(module), attribute or "SPEC")
-        if not isinstance(spec, ToolSpec) or spec.name != name:
-            raise TypeError(f"{GROUP} entry point {name!r} ({ref}) is not the ToolSpec {name!r}")
-        found[name] = spec
+        found[name] = _spec(name, ref)
     return found
+
+
+def _spec(name: str, ref: str) -> ToolSpec:
+    """The spec ``ref`` (``module:attribute``) names, checked to be the tool ``name``'s."""
+    module, _, attribute = ref.partition(":")
+    spec = getattr(importlib.import_module(module), attribute or "SPEC")
+    if not isinstance(spec, ToolSpec) or spec.name != name:
+        raise TypeError(f"{GROUP} entry point {name!r} ({ref}) is not the ToolSpec {name!r}")
+    return spec
