@@ -9,21 +9,19 @@ on the ``k8smcp.audit`` logger: never a kubeconfig, a token or a Secret value.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
-
-import anyio
-import anyio.to_thread
 
 from k8smcp import kubeconfig as kc
 from k8smcp import pipeline, speedups
@@ -166,7 +164,7 @@ class Service:
         except K8sMcpError as exc:
             audit.refused(exc)
             raise
-        except anyio.get_cancelled_exc_class():  # the executor has killed the child
+        except asyncio.CancelledError:  # the executor has killed the child
             audit.ended("cancelled")
             raise
         except BaseException:  # a bug: still one audit line, and the gauge comes down
@@ -377,7 +375,7 @@ class Service:
         if size <= _SMALL_COMMAND:
             found = check()
         else:
-            found = await anyio.to_thread.run_sync(check)
+            found = await _in_thread(check)
         await self._resolve(lookups)
         return found
 
@@ -398,9 +396,7 @@ class Service:
         """
         names = lookups.names
         addresses = (
-            await anyio.to_thread.run_sync(_resolve_names, self.settings.policy.resolver, names)
-            if names
-            else {}
+            await _in_thread(_resolve_names, self.settings.policy.resolver, names) if names else {}
         )
         lookups.finish(addresses)
 
@@ -491,10 +487,19 @@ async def _redact(command: Command, stdout: str) -> str:
 
     if len(stdout) < 64 * 1024:
         return redact_output(command, stdout)
-    return await anyio.to_thread.run_sync(redact_output, command, stdout)
+    return await _in_thread(redact_output, command, stdout)
 
 
 _SMALL_COMMAND = 4096  # characters; longer commands are split and checked in a thread
+
+T = TypeVar("T")
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in one of anyio's worker threads (imported only when a call needs one)."""
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _size(command: str | list[str]) -> int:
