@@ -67,6 +67,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="do not create the seed objects")
     parser.add_argument(
+        "--loopback-literal",
+        action="store_true",
+        help="reach the testbed at https://127.0.0.1 as its kubeconfig says, not by this "
+        "host's name (a loopback literal is the one server a confined child reaches "
+        "through proxy-url, which costs kubectl per object listed: bench/README.md)",
+    )
+    parser.add_argument(
         "--wire-base",
         default="0c2f811",
         help="the commit whose k8smcp is 'before' in part 'wire' (default 0c2f811, before "

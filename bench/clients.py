@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shlex
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,17 +84,36 @@ class RawKubectl:
 class K8smcpRun:
     """``k8smcp run --kubeconfig FILE kubectl ...``: a new k8smcp process per call."""
 
-    def __init__(self, env: dict[str, str], kubeconfig: Path, name: str = "k8smcp run") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        kubeconfig: Path,
+        name: str = "k8smcp run",
+        warm: Path | None = None,
+    ) -> None:
         self.name = name
         self.env = env
         self.kubeconfig = kubeconfig
+        self.warm = warm  # K8SMCP_WARM=1: the XDG_RUNTIME_DIR its warm process lives in
 
     async def call(self, command: str) -> Outcome:
         argv = [K8SMCP, "run", "--kubeconfig", str(self.kubeconfig), "kubectl"]
         return await _subprocess([*argv, *shlex.split(command)], self.env)
 
+    async def ready(self, timeout: float = 20) -> None:
+        """With ``warm``: wait until the first call's warm process serves."""
+        deadline = time.monotonic() + timeout
+        while self.warm is not None and not list(self.warm.glob("k8smcp/*.sock")):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm process did not start")
+            await asyncio.sleep(0.05)
+
     async def aclose(self) -> None:
-        pass
+        for pid_file in self.warm.glob("k8smcp/*.pid") if self.warm else ():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            except (ValueError, OSError):
+                pass
 
 
 class K8smcpCall:

@@ -131,8 +131,16 @@ class Bench:
         )
         return await client.start()
 
-    def run(self, mode: str) -> K8smcpRun:
-        return K8smcpRun(self.k8smcp_env(mode), self.kubeconfig, name=f"k8smcp run [cache {mode}]")
+    def run(self, mode: str, warm: bool = False) -> K8smcpRun:
+        """``k8smcp run``; ``warm``: with K8SMCP_WARM=1 (a warm process of the bench's own)."""
+        if not warm:
+            env = self.k8smcp_env(mode)
+            return K8smcpRun(env, self.kubeconfig, name=f"k8smcp run [cache {mode}]")
+        runtime = self.ws.dir(f"xdg-{mode}")
+        runtime.chmod(0o700)  # a warm process lives only in a private directory
+        env = self.k8smcp_env(mode, K8SMCP_WARM="1", XDG_RUNTIME_DIR=str(runtime))
+        name = f"k8smcp run [cache {mode}] [K8SMCP_WARM=1]"
+        return K8smcpRun(env, self.kubeconfig, name=name, warm=runtime)
 
     def call(self, mode: str) -> K8smcpCall:
         server = self.server(mode)

@@ -6,6 +6,7 @@ repeated in a handful of lines.
 
 from __future__ import annotations
 
+import base64
 import os
 import platform
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -79,6 +81,39 @@ def kubectl_env(home: Path, kubeconfig: Path, **extra: str) -> dict[str, str]:
         "KUBECONFIG": str(kubeconfig),
         **extra,
     }
+
+
+def by_name(kubeconfig: Path, out: Path) -> tuple[Path, str] | None:
+    """``kubeconfig`` with its loopback server named by this host's name, written to ``out``.
+
+    Clouds' clusters are reached by name, and so Go sends a confined child's connection
+    to the egress proxy through HTTPS_PROXY; a loopback literal (the testbed's own URL)
+    is the one kind of server it reaches through ``proxy-url`` instead, which costs kubectl
+    a TLS set-up per object it lists (client-go caches no transport whose proxy is a
+    function). None when this host's name does not resolve to loopback alone.
+    """
+    import yaml
+
+    name = socket.gethostname()
+    try:
+        found = {
+            str(info[4][0]) for info in socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+        }
+    except OSError:
+        return None
+    if not found or not all(ip.startswith("127.") or ip == "::1" for ip in found):
+        return None
+    config = yaml.safe_load(kubeconfig.read_text())
+    for entry in config.get("clusters") or []:
+        cluster = entry["cluster"]
+        split = urlsplit(cluster["server"])
+        if split.hostname != "127.0.0.1":
+            return None
+        cluster["server"] = split._replace(netloc=f"{name}:{split.port}").geturl()
+        cluster["tls-server-name"] = "127.0.0.1"  # what the testbed's certificate names
+    out.write_text(yaml.safe_dump(config))
+    out.chmod(0o600)
+    return out, base64.b64encode(out.read_bytes()).decode()
 
 
 class Server:

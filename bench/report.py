@@ -126,8 +126,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             if not name.startswith(prefix):
                 continue
             r = row["ratio_median"]
+            warm = " with K8SMCP_WARM=1" if "K8SMCP_WARM=1" in name else ""
             add(
-                f"`{prefix}` median ≤ {limit}× raw kubectl (`get ns`, per-call part)",
+                f"`{prefix}`{warm} median ≤ {limit}× raw kubectl (`get ns`, per-call part)",
                 f"{_fmt(r, 2)}× ({_fmt(row['median_ms'])} vs {_fmt(percall[BASE]['median_ms'])} ms)",
                 None if math.isnan(r) else r <= limit and row["errors"] == 0,
                 _mode_of(name),
@@ -166,6 +167,8 @@ def markdown(results: dict[str, Any]) -> str:
     )
     if "seed" in results:
         lines.append(f"| seeded pods | {results['seed']} |")
+    if "server" in results:
+        lines.append(f"| API server reached | {results['server']} (`--loopback-literal`) |")
     if results.get("k8smcp_max_output_bytes"):
         lines.append(
             f"| K8SMCP_MAX_OUTPUT_BYTES of every k8smcp process | {results['k8smcp_max_output_bytes']} |"

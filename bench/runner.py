@@ -7,6 +7,7 @@ import base64
 import importlib
 import json
 import shutil
+import socket
 import tempfile
 import time
 import traceback
@@ -59,14 +60,22 @@ def main(args: Any) -> int:
             cluster = testbed.a
             results["testbed_start_s"] = round(time.monotonic() - t0, 2)
             results["versions"]["kube-apiserver"] = _server_version(cluster)
+        kubeconfig, kubeconfig_b64 = cluster.admin_kubeconfig, cluster.admin_kubeconfig_b64
+        named = None
+        if testbed is not None and not args.loopback_literal:
+            named = env.by_name(kubeconfig, ws.dir("kubeconfig") / "admin-by-name.kubeconfig")
+        if named is not None:
+            kubeconfig, kubeconfig_b64 = named
+        results["server"] = "by this host's name" if named else "as the kubeconfig says"
         bench = Bench(
             args=args,
             ws=ws,
             cluster=cluster,
-            kubeconfig=cluster.admin_kubeconfig,
-            kubeconfig_b64=cluster.admin_kubeconfig_b64,
+            kubeconfig=kubeconfig,
+            kubeconfig_b64=kubeconfig_b64,
         )
-        bench.note(f"cluster {cluster.server}; workspace {ws.root}")
+        how = f"by name ({socket.gethostname()})" if named else "as its kubeconfig says"
+        bench.note(f"cluster {cluster.server}, reached {how}; workspace {ws.root}")
         if not args.no_seed:
             results["seed"] = env.seed(cluster, bench.log)
             bench.note(f"seeded: {results['seed']}")

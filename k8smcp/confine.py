@@ -12,6 +12,7 @@ else in k8smcp is touched. See SECURITY.md ("Confinement") for what this closes 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import os
 import queue
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -327,10 +329,16 @@ def loopback_ports(args: Iterable[str], policy: Policy) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-def through_proxy(rendered: bytes, proxy_url: str) -> bytes:
-    """The child's kubeconfig with every cluster's ``proxy-url`` set to the egress proxy.
+def through_proxy(rendered: bytes, proxy_url: str, *, every_cluster: bool = False) -> bytes:
+    """The child's kubeconfig, with ``proxy-url`` set where the proxy variables do not reach.
 
-    client-go proxies every destination named this way, loopback included.
+    Go clients take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY`` (``proxy_env``) for every
+    server but a loopback one (``localhost``, a loopback literal), which they never send
+    through a proxy: only those clusters get ``proxy-url``. It is not set on the others
+    because client-go cannot cache a transport whose proxy is a function: with it, kubectl
+    built a new TLS configuration for every object it listed (bench/README.md, "Cost of
+    confinement"). Either way every connection reaches the egress proxy or, if a client
+    ignored both, nothing (Landlock admits no other port).
 
     Raises:
         KubeconfigError: a cluster already names a proxy (chaining is not supported).
@@ -345,10 +353,34 @@ def through_proxy(rendered: bytes, proxy_url: str) -> bytes:
                 "confined: every connection already goes through k8smcp's egress proxy; "
                 "remove it"
             )
-        inner["proxy-url"] = proxy_url
+        if every_cluster or not _proxied_from_env(inner.get("server")):
+            inner["proxy-url"] = proxy_url
         clusters.append(dict(entry, cluster=inner))
     data["clusters"] = clusters
     return json.dumps(data).encode()
+
+
+def _proxied_from_env(server: object) -> bool:
+    """Whether Go sends ``server`` through the proxy the environment names.
+
+    Go's rule (x/net/http/httpproxy ``useProxy``): never for the host ``localhost`` or a
+    loopback IP; here also never for what does not parse, so that gets ``proxy-url``.
+    """
+    if not isinstance(server, str):
+        return False
+    try:
+        host = urlsplit(server).hostname
+    except ValueError:
+        return False
+    if not host or host == "localhost":
+        return False
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return True  # a name: Go proxies it, and the proxy resolves and checks it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # Go: ::ffff:127.0.0.1 is loopback
+    return not ip.is_loopback
 
 
 def proxy_env(proxy_url: str) -> dict[str, str]:

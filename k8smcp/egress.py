@@ -1,9 +1,9 @@
 """The egress proxy: every connection a confined child makes, checked when it is made.
 
 An HTTP proxy on a loopback port of k8smcp's own. Confined children may connect to no
-other TCP port (``k8smcp.confine``); their kubeconfig names the proxy as each cluster's
-``proxy-url`` (client-go then proxies every destination, loopback included) and
-``HTTPS_PROXY``/``HTTP_PROXY`` name it for everything else (chart and manifest URLs).
+other TCP port (``k8smcp.confine``); ``HTTPS_PROXY``/``HTTP_PROXY`` name the proxy, and
+a cluster at a loopback server (which Go never proxies from the environment) names it as
+its ``proxy-url`` (``confine.through_proxy``).
 
 Each call registers its policy and gets a credential, which its child sends as the proxy
 URL's userinfo (``Proxy-Authorization: Basic``): a connection without a live credential

@@ -204,7 +204,7 @@ class Service:
             if proxy is not None and rendered is not None:
                 from k8smcp.confine import through_proxy
 
-                rendered = through_proxy(rendered, proxy)
+                rendered = through_proxy(rendered, proxy, every_cluster=not spec.confine_tcp)
             completed = await self.executor.execute(
                 Invocation(
                     argv=[binary, *args],

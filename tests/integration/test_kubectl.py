@@ -158,3 +158,49 @@ def test_limited_service_account_gets_the_api_servers_forbidden(
     assert denied.exit_code == 1
     assert "forbidden" in denied.stderr.lower()
     assert 'cannot create resource "configmaps"' in denied.stderr
+
+
+@pytest.mark.anyio
+async def test_a_cluster_known_by_name_is_reached_through_the_proxy_variables(
+    cluster_a: Cluster,
+) -> None:
+    """Confined, a cluster whose server is a name (as every cloud's is) gets no proxy-url.
+
+    Go takes the egress proxy from HTTPS_PROXY for it, so client-go keeps one transport
+    for all the objects it lists (with proxy-url it built one per object). kubectl cannot
+    resolve ``api.cluster.test`` and may connect nowhere but the proxy: the answer came
+    through the proxy, which resolved the name itself when kubectl connected.
+    """
+    from urllib.parse import urlsplit
+
+    from k8smcp.config import Settings
+    from k8smcp.policy import Policy
+    from k8smcp.service import Service, ToolCall
+    from tests.conftest import b64
+
+    config = yaml.safe_load(cluster_a.admin_kubeconfig.read_text())
+    for entry in config["clusters"]:
+        entry["cluster"]["server"] = f"https://api.cluster.test:{urlsplit(cluster_a.server).port}"
+        entry["cluster"]["tls-server-name"] = "127.0.0.1"  # the testbed's certificate
+    asked: list[str] = []
+
+    def resolver(name: str) -> list[str]:
+        asked.append(name)
+        return ["127.0.0.1"]
+
+    service = Service(Settings(policy=Policy.server(resolver=resolver), confine=True))
+    sent = b64(yaml.safe_dump(config))
+    proxy_url = "config view --minify -o jsonpath={.clusters[0].cluster.proxy-url}"
+    try:
+        named = await service.call_tool(
+            ToolCall(tool="kubectl", command=proxy_url, kubeconfig=sent)
+        )
+        call = ToolCall(tool="kubectl", command="get ns default -o name", kubeconfig=sent)
+        result = await service.call_tool(call)
+    finally:
+        await service.aclose()
+    assert (named.exit_code, named.stdout) == (0, ""), named.stderr
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "namespace/default"
+    # the kubeconfig's check, then the proxy's at each connection kubectl made
+    assert asked.count("api.cluster.test") >= 2, asked

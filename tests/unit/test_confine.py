@@ -162,10 +162,41 @@ def test_loopback_urls_the_policy_refuses_open_nothing() -> None:
     assert confine.loopback_ports(["http://127.0.0.1:80", "http://localhost:81"], policy) == ()
 
 
-def test_every_cluster_goes_through_the_proxy() -> None:
-    data = {"clusters": [{"name": "a", "cluster": {"server": "https://a"}}, {"name": "b"}]}
+@pytest.mark.parametrize(
+    "server, named",
+    [
+        # Go never takes these to the proxy the environment names: proxy-url does
+        ("https://127.0.0.1:6443", True),
+        ("https://127.9.9.9", True),
+        ("https://[::1]:6443", True),
+        ("https://[::ffff:127.0.0.1]:6443", True),
+        ("https://localhost:6443", True),
+        ("https://LOCALHOST:6443", True),  # Go would proxy it from the environment: both do
+        (None, True),
+        ("", True),
+        ("https://[not-an-address", True),
+        # every other server reaches the proxy through HTTPS_PROXY/HTTP_PROXY
+        ("https://api.example.com", False),
+        ("https://10.0.0.1:6443", False),
+        ("https://[2001:db8::1]", False),
+        ("https://127.1", False),  # not an address to Go: a name, resolved by the proxy
+        ("http://api.example.com/prefix", False),
+    ],
+)
+def test_proxy_url_is_set_where_the_proxy_variables_do_not_reach(
+    server: str | None, named: bool
+) -> None:
+    cluster = {} if server is None else {"server": server}
+    data = {"clusters": [{"name": "a", "cluster": cluster}]}
     out = json.loads(confine.through_proxy(json.dumps(data).encode(), "http://p"))
-    assert [c["cluster"]["proxy-url"] for c in out["clusters"]] == ["http://p", "http://p"]
+    assert ("proxy-url" in out["clusters"][0]["cluster"]) is named
+    # a tool whose TCP is not confined (argocd) gets it on every cluster
+    out = json.loads(
+        confine.through_proxy(json.dumps(data).encode(), "http://p", every_cluster=True)
+    )
+    assert out["clusters"][0]["cluster"]["proxy-url"] == "http://p"
+    env = confine.proxy_env("http://p")
+    assert env["HTTPS_PROXY"] == env["HTTP_PROXY"] == "http://p" and env["NO_PROXY"] == ""
 
 
 def test_a_kubeconfig_naming_its_own_proxy_is_refused() -> None:

@@ -1,0 +1,452 @@
+"""``k8smcp run`` handed to a warm process: the same command, without Python's start-up.
+
+Most of a ``run`` is Python starting and k8smcp importing before the tool starts (bench
+part ``percall``). With ``K8SMCP_WARM=1``, ``run`` gives its command line to a process of
+the same user that has done those imports once. It forks a worker for each command,
+which takes the caller's arguments, environment, working directory, umask and its
+standard input, output and error themselves (passed over a Unix socket), and runs exactly
+what ``run`` runs here (``k8smcp.__main__.command``). The caller passes on the signals it
+gets (Ctrl-C) and exits with the worker's exit code.
+
+A ``run`` that finds no warm process runs as usual and starts one for the next; that one
+exits after ``K8SMCP_WARM_IDLE`` seconds (default 900) without a command. There is one per
+user, Python and k8smcp code, at an abstract Unix socket whose name says which: a
+confined child (Landlock ABI 6 scopes) cannot reach it, and each end checks that the
+other is the same user (``SO_PEERCRED``) before anything is sent. Its pid file is in a
+private directory (0700, ours, or no warm process at all): ``XDG_RUNTIME_DIR/k8smcp``,
+else ``/tmp/k8smcp-warm-<uid>``.
+
+Off unless asked: a process left running surprises a script, and CI.
+
+This module is imported before anything else of k8smcp's on a ``run`` with
+K8SMCP_WARM set, so the caller's side uses the standard library's cheapest modules only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import struct
+import sys
+import zlib
+from typing import NoReturn
+
+_INT = struct.Struct("!i")  # the request's length
+# to the caller: (b"P", the worker's pid) when the command begins, then (b"X", its exit code)
+_MESSAGE = struct.Struct("!ci")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+IDLE_SECONDS = 900.0
+_MAX_REQUEST = 16 << 20  # bytes: argv and environment together are at most a few MiB
+_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def wanted(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """Whether ``K8SMCP_WARM`` asks for the warm process."""
+    return env.get("K8SMCP_WARM", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hand_over(argv: list[str]) -> None:
+    """Run ``argv`` (the program's whole argv) in a warm worker and exit with its code.
+
+    Returns when no warm process took the command (none yet: one is started for the
+    next), so that the caller runs it itself.
+    """
+    try:
+        _hand_over(argv)
+    except KeyboardInterrupt:  # before the worker began: nothing ran
+        raise SystemExit(130) from None
+
+
+def _hand_over(argv: list[str]) -> None:
+    found = place()
+    if found is None:
+        return
+    address, pid_file = found
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(address)
+    except OSError:  # none yet: this run runs here and starts one for the next
+        sock.close()
+        _start(pid_file)
+        return
+    try:
+        if _peer_uid(sock) != os.geteuid():  # someone else holds the name: tell it nothing
+            sock.close()
+            return
+        request = _encode(argv)
+        socket.send_fds(sock, [_INT.pack(len(request))], [0, 1, 2])
+        sock.sendall(request)
+        pid = _read(sock, b"P")
+    except OSError:
+        pid = None
+    if pid is None:  # no worker began the command: it runs here
+        sock.close()
+        return
+    for number in _SIGNALS:  # Ctrl-C reaches this process; the worker must get it
+        signal.signal(number, lambda received, _frame: _kill(pid, received))
+    try:
+        code = _read(sock, b"X")
+    except OSError:
+        code = None
+    if code is None:
+        sys.stderr.write("k8smcp: the warm process ended before the command did\n")
+        raise SystemExit(1)
+    raise SystemExit(code)
+
+
+def place() -> tuple[str, str] | None:
+    """The warm process's socket (abstract) and pid file for this user, Python and code.
+
+    None without a private directory for the pid file.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
+        directory = os.path.join(runtime, "k8smcp")
+    else:
+        directory = f"/tmp/k8smcp-warm-{os.geteuid()}"  # noqa: S108 - checked as ours below
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        found = os.lstat(directory)
+    except OSError:
+        return None
+    if not _private_dir(found):
+        return None
+    name = f"k8smcp-warm-{os.geteuid()}-{_fingerprint()}"
+    return f"\0{name}", os.path.join(directory, f"{name}.pid")
+
+
+def _peer_uid(sock: socket.socket) -> int:
+    credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
+    return int(_CREDENTIALS.unpack(credentials)[1])
+
+
+def _private_dir(found: os.stat_result) -> bool:
+    import stat
+
+    return (
+        stat.S_ISDIR(found.st_mode)
+        and found.st_uid == os.geteuid()
+        and stat.S_IMODE(found.st_mode) & 0o077 == 0
+    )
+
+
+def _fingerprint() -> str:
+    """Which code a warm process runs: Python, k8smcp's files (newest change, count)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    newest = count = 0
+    pending = [package]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    newest = max(newest, entry.stat().st_mtime_ns)
+                    count += 1
+    # read at import by the warm process (k8smcp.speedups): a different value, another one
+    speedups = os.environ.get("K8SMCP_NO_SPEEDUPS", "")
+    key = f"{sys.executable}\0{package}\0{newest}\0{count}\0{speedups}"
+    return f"{zlib.crc32(os.fsencode(key)):08x}"
+
+
+def _encode(argv: list[str]) -> bytes:
+    """argv, working directory, umask and environment, NUL-separated (none holds a NUL)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    fields = [os.getcwd(), str(umask), str(len(argv)), *argv]
+    fields += [f"{name}={value}" for name, value in os.environ.items()]
+    return b"\0".join(os.fsencode(field) for field in fields)
+
+
+def _decode(data: bytes) -> tuple[list[str], str, int, dict[str, str]]:
+    fields = [os.fsdecode(field) for field in data.split(b"\0")]
+    cwd, umask, argc = fields[0], int(fields[1]), int(fields[2])
+    argv = fields[3 : 3 + argc]
+    env = dict(item.partition("=")[::2] for item in fields[3 + argc :])
+    return argv, cwd, umask, env
+
+
+def _read(sock: socket.socket, kind: bytes) -> int | None:
+    """The number of the next message if it is a ``kind`` message, else None."""
+    data = b""
+    while len(data) < _MESSAGE.size:
+        chunk = sock.recv(_MESSAGE.size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    got, number = _MESSAGE.unpack(data)
+    return int(number) if got == kind else None
+
+
+def _kill(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def _start(pid_file: str) -> None:
+    """Start the warm process (``pid_file`` names it) in the background, detached."""
+    null = os.devnull
+    try:
+        os.posix_spawn(
+            sys.executable,
+            # -c, not -m: Click names the program from __main__ (run --help in a worker)
+            [sys.executable, "-c", "from k8smcp.cli.warm import main; main()", pid_file],
+            os.environ,
+            file_actions=[(os.POSIX_SPAWN_OPEN, fd, null, os.O_RDWR, 0) for fd in (0, 1, 2)],
+            setsid=True,
+        )
+    except OSError:
+        pass  # no warm process: every run stays as it was
+
+
+# --- the warm process ----------------------------------------------------------------
+
+
+def serve(pid_file: str) -> socket.socket | None:
+    """Serve until idle; in a worker, return its connection to the caller.
+
+    Returns None in the warm process itself when it is done.
+    """
+    import gc
+    import selectors
+
+    from k8smcp import speedups
+
+    speedups.startup()
+    _preload()
+    found = place()  # what the caller found: the same code, the same name
+    if found is None or found[1] != pid_file:
+        return None
+    listener = _listen(found[0], pid_file)
+    if listener is None:
+        return None
+    idle = _idle_seconds()
+    signal.signal(signal.SIGTERM, _stop)  # the pid file goes with the process
+    gc.freeze()  # what the imports made: shared with every worker, never collected
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    workers: dict[int, tuple[int, socket.socket]] = {}  # pidfd: (pid, caller)
+    try:
+        while True:
+            ready = selector.select(None if workers else idle)
+            if not ready:
+                return None  # idle
+            for key, _ in ready:
+                if key.fileobj is listener:
+                    caller = _accept(listener)
+                    if caller is None:
+                        continue
+                    pid = os.fork()
+                    if pid == 0:  # the worker: nothing of the warm process's own
+                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                        selector.close()
+                        listener.close()
+                        for _, (_, other) in workers.items():
+                            other.close()
+                        for pidfd in workers:
+                            os.close(pidfd)
+                        return caller
+                    pidfd = os.pidfd_open(pid)
+                    workers[pidfd] = (pid, caller)
+                    selector.register(pidfd, selectors.EVENT_READ)
+                else:
+                    pidfd = int(key.fd)
+                    selector.unregister(pidfd)
+                    pid, caller = workers.pop(pidfd)
+                    os.close(pidfd)
+                    _, status = os.waitpid(pid, 0)
+                    code = os.waitstatus_to_exitcode(status)
+                    try:
+                        caller.sendall(_MESSAGE.pack(b"X", 128 - code if code < 0 else code))
+                    except OSError:
+                        pass  # the caller is gone
+                    caller.close()
+    finally:
+        if os.getpid() == _owner:
+            _unlisten(pid_file, listener)
+
+
+def _stop(_number: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+_owner = os.getpid()  # the warm process (set again in serve's process by ``main``)
+
+
+def _idle_seconds() -> float:
+    try:
+        return max(0.1, float(os.environ.get("K8SMCP_WARM_IDLE", IDLE_SECONDS)))
+    except ValueError:
+        return IDLE_SECONDS
+
+
+def _preload() -> None:
+    """Import what a ``run`` imports (and Typer, for its help and its errors)."""
+    import anyio._backends._asyncio  # noqa: F401  # anyio.run loads it on first use
+
+    from k8smcp import speedups
+
+    speedups.import_yaml()
+    import k8smcp.cli.fast  # noqa: F401
+    import k8smcp.cli.work  # noqa: F401
+    import k8smcp.log  # noqa: F401
+    import k8smcp.output  # noqa: F401
+    import k8smcp.service  # noqa: F401
+
+    speedups.import_help_renderer()
+    from k8smcp.cli import app  # noqa: F401
+
+    # the tables a command line is read with, built on first use: built here, once
+    k8smcp.cli.fast.parse("run", ["kubectl", "version"], lambda _name: None)
+
+
+def _listen(address: str, pid_file: str) -> socket.socket | None:
+    """The listening socket, or None when another process has the name."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(address)
+        listener.listen(64)
+    except OSError:  # in use: another warm process of this code (or a squatter, refused)
+        listener.close()
+        return None
+    with open(pid_file, "w") as file:
+        file.write(f"{os.getpid()}\n")
+    return listener
+
+
+def _unlisten(pid_file: str, listener: socket.socket) -> None:
+    """Close the socket; remove the pid file unless another warm process wrote it since."""
+    listener.close()
+    try:
+        with open(pid_file) as file:
+            if file.read().strip() == str(os.getpid()):
+                os.unlink(pid_file)
+    except OSError:
+        pass
+
+
+def _accept(listener: socket.socket) -> socket.socket | None:
+    """The next caller, if it is this user (anyone else is closed on)."""
+    try:
+        caller, _ = listener.accept()
+    except OSError:
+        return None
+    if _peer_uid(caller) != os.geteuid():
+        caller.close()
+        return None
+    return caller
+
+
+def work(caller: socket.socket) -> NoReturn:
+    """In a worker: take the caller's command and run it as ``run`` runs, then exit."""
+    head, fds, _, _ = socket.recv_fds(caller, _INT.size, 3)
+    try:
+        if len(head) != _INT.size or len(fds) != 3:
+            raise SystemExit(1)
+        (size,) = _INT.unpack(head)
+        if not 0 < size <= _MAX_REQUEST:
+            raise SystemExit(1)
+        data = b""
+        while len(data) < size:
+            chunk = caller.recv(min(size - len(data), 1 << 20))
+            if not chunk:
+                raise SystemExit(1)
+            data += chunk
+        argv, cwd, umask, env = _decode(data)
+        os.chdir(cwd)
+        os.umask(umask)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+    finally:
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+    caller.sendall(_MESSAGE.pack(b"P", os.getpid()))  # the command begins
+    caller.close()
+    _become(argv, env)
+    from k8smcp.__main__ import command
+
+    try:
+        command(argv[1:])
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    except BaseException:  # as the interpreter does with an exception nobody caught
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    _leave(code)
+
+
+def _exit_code(code: object) -> int:
+    """What the interpreter exits with for ``SystemExit(code)``."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit as the interpreter would, without tearing down the warm process's modules.
+
+    A normal exit clears every module the warm process imported, touching (and so
+    copying) most of its memory: about 20 ms a command. Exit handlers and the streams'
+    buffers are all that exit must do here.
+    """
+    import atexit
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's, since 2.x
+    if run_exit_handlers is not None:
+        run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: what exit would report, nobody reads
+    os._exit(code)
+
+
+def _become(argv: list[str], env: dict[str, str]) -> None:
+    """This process's environment, argv and standard streams, as the caller's."""
+    import tempfile
+
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None  # found again from this TMPDIR when first needed
+    sys.argv = argv
+    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        old = getattr(sys, name)
+        interactive = os.isatty(fd)
+        stream = open(  # noqa: SIM115 - the process's own stream, open until it exits
+            fd,
+            "r" if fd == 0 else "w",
+            encoding=old.encoding,
+            errors=old.errors,
+            closefd=False,
+            buffering=-1,
+        )
+        if fd:
+            stream.reconfigure(line_buffering=interactive or fd == 2, write_through=unbuffered)
+        setattr(sys, name, stream)
+
+
+def main() -> None:
+    """The warm process whose pid file is ``sys.argv[1]`` (started by ``hand_over``)."""
+    global _owner
+    _owner = os.getpid()
+    # nothing its starter's parent passed on: a pipe held open here would never end
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    caller = serve(sys.argv[1])
+    if caller is not None:
+        work(caller)

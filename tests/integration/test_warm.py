@@ -1,0 +1,287 @@
+"""`k8smcp run` with K8SMCP_WARM=1: the same command, run by a warm worker.
+
+Through the console script as a subprocess, against the testbed's real API servers: the
+first run starts the warm process, the next ones are served by it, and each gives what a
+cold run gives (output, exit code, standard input, the caller's environment and working
+directory); Ctrl-C reaches the command; the warm process leaves when idle; a directory
+others can enter gets no warm process at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import K8SMCP, k8smcp_env, run_k8smcp
+from tests.testbed import Cluster
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR; every warm process started in it is stopped after."""
+    path = Path(tempfile.mkdtemp(prefix="k8smcp-xdg-"))
+    yield path
+    for pid_file in path.glob("k8smcp/*.pid"):
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
+            pass
+    _until(lambda: not list(path.glob("k8smcp/*.pid")), "the warm process to leave")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env(runtime: Path, cluster: Cluster, **extra: str) -> dict[str, str]:
+    env = k8smcp_env(XDG_RUNTIME_DIR=str(runtime), KUBECONFIG=str(cluster.admin_kubeconfig))
+    return {**env, "K8SMCP_WARM": "1", **extra}
+
+
+def _until(ready: Callable[[], object], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _warm_pid(runtime: Path) -> int | None:
+    for pid_file in runtime.glob("k8smcp/*.pid"):
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, 0)
+        except (ValueError, OSError):
+            continue
+        return pid
+    return None
+
+
+def _warmed(runtime: Path, env: dict[str, str]) -> int:
+    """Run once (which starts the warm process) and wait until it serves: its pid."""
+    done = run_k8smcp("run", "kubectl", "version", "--client", env=env)
+    assert done.returncode == 0, done.stderr
+    _until(lambda: _warm_pid(runtime) is not None, "the warm process")
+    pid = _warm_pid(runtime)
+    assert pid is not None
+    return pid
+
+
+def _parent_of_the_tool(tmp_path: Path, env: dict[str, str]) -> tuple[int, int]:
+    """(the k8smcp process's pid, the pid of the process that started the tool's parent).
+
+    The tool is a script that prints its parent's parent: the caller itself when the
+    command ran in the caller, the warm process when a worker of it ran the command.
+    """
+    tool = tmp_path / "kubectl"
+    tool.write_text('#!/bin/sh\nsed -n "s/^PPid:\\t//p" /proc/$PPID/status\n')
+    tool.chmod(0o755)
+    proc = subprocess.Popen(
+        [K8SMCP, "run", "--kubectl-bin", str(tool), "kubectl", "version", "--client"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return proc.pid, int(out.strip())
+
+
+def test_a_warm_process_runs_the_command_the_next_time(
+    runtime: Path, cluster_a: Cluster, tmp_path: Path
+) -> None:
+    env = _env(runtime, cluster_a)
+    caller, grandparent = _parent_of_the_tool(tmp_path, env)
+    assert grandparent != caller or _warm_pid(runtime) is None  # the first ran here...
+    warm = _warmed(runtime, env)
+    caller, grandparent = _parent_of_the_tool(tmp_path, env)
+    assert grandparent == warm != caller  # ...the next in a worker of the warm process
+    cold = _parent_of_the_tool(tmp_path, {**env, "K8SMCP_WARM": "0"})
+    assert cold[1] != warm  # and not without K8SMCP_WARM
+
+
+def test_a_warm_run_gives_what_a_cold_run_gives(
+    runtime: Path, cluster_a: Cluster, cluster_b: Cluster, tmp_path: Path
+) -> None:
+    env = _env(runtime, cluster_a)
+    _warmed(runtime, env)
+    cold = {**env, "K8SMCP_WARM": "0"}
+    for args in (
+        [
+            "run",
+            "kubectl",
+            "get",
+            "ns",
+            "default",
+            "kube-system",
+            "-o",
+            "custom-columns=NAME:.metadata.name,PHASE:.status.phase",
+        ],
+        ["run", "kubectl", "get", "pod", "no-such-pod"],  # kubectl's exit code 1
+        ["run", "--json", "kubectl", "get", "ns", "default", "-o", "name"],
+        ["run", "kubectl", "delete", "ns", "default", "--dry-run=client", "--bogus"],
+        ["run", "--help"],
+    ):
+        warm_done, cold_done = run_k8smcp(*args, env=env), run_k8smcp(*args, env=cold)
+        assert warm_done.returncode == cold_done.returncode, (args, warm_done.stderr)
+        if "--json" in args:
+            pick = ("exit_code", "stdout", "stderr", "argv", "ok")
+            warm_json, cold_json = json.loads(warm_done.stdout), json.loads(cold_done.stdout)
+            assert {k: warm_json[k] for k in pick} == {k: cold_json[k] for k in pick}
+        else:
+            assert warm_done.stdout == cold_done.stdout, args
+            assert warm_done.stderr == cold_done.stderr, args
+    # the caller's environment: KUBECONFIG names the other cluster
+    name = f"warm-{uuid.uuid4().hex[:8]}"
+    cluster_b.kubectl("create", "namespace", name)
+    try:
+        on_b = run_k8smcp("run", "kubectl", "get", "ns", name, "-o", "name", env=env)
+        assert on_b.returncode != 0  # cluster A has no such namespace
+        env_b = {**env, "KUBECONFIG": str(cluster_b.admin_kubeconfig)}
+        on_b = run_k8smcp("run", "kubectl", "get", "ns", name, "-o", "name", env=env_b)
+        assert (on_b.returncode, on_b.stdout) == (0, f"namespace/{name}\n"), on_b.stderr
+    finally:
+        cluster_b.kubectl("delete", "namespace", name, "--wait=false")
+    # the caller's working directory (a relative --kubeconfig) and standard input
+    (tmp_path / "relative.kubeconfig").write_bytes(cluster_a.admin_kubeconfig.read_bytes())
+    configmap = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{k: v}}\n"
+    done = subprocess.run(
+        [K8SMCP, "run", "--kubeconfig", "relative.kubeconfig", "kubectl", "apply", "-f", "-"],
+        env={k: v for k, v in env.items() if k != "KUBECONFIG"},
+        cwd=tmp_path,
+        input=configmap,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    try:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"configmap/{name} created\n"
+        got = cluster_a.kubectl("get", "configmap", name, "-o", "jsonpath={.data.k}")
+        assert got.stdout == "v"
+    finally:
+        cluster_a.kubectl("delete", "configmap", name, check=False)
+
+
+def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster) -> None:
+    env = _env(runtime, cluster_a)
+    _warmed(runtime, env)
+    marker = f"warm-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen(
+        [K8SMCP, "run", "kubectl", "get", "pods", "-A", "-w", "-l", f"stop={marker}"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _until(lambda: _tools_with(marker), "the watch to start")
+    proc.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends the caller
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
+
+
+def _tools_with(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        program = cmdline.split(b"\0")[0]
+        if proc.name.isdigit() and program.endswith(b"kubectl") and marker.encode() in cmdline:
+            found.append(int(proc.name))  # the tool (the caller's program is python)
+    return found
+
+
+def test_the_warm_process_leaves_when_idle(runtime: Path, cluster_a: Cluster) -> None:
+    env = _env(runtime, cluster_a, K8SMCP_WARM_IDLE="1")
+    pid = _warmed(runtime, env)
+    _until(lambda: not Path(f"/proc/{pid}").exists(), "the idle warm process to exit")
+    assert not list(runtime.glob("k8smcp/*")), "its pid file is removed"
+
+
+def test_no_warm_process_where_others_could_reach_it(runtime: Path, cluster_a: Cluster) -> None:
+    shared = runtime / "k8smcp"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)  # whatever the umask
+    env = _env(runtime, cluster_a)
+    done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
+    assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
+    time.sleep(1)
+    assert list(shared.iterdir()) == []  # ran cold; no warm process was started
+
+
+def test_without_k8smcp_warm_nothing_is_left_running(runtime: Path, cluster_a: Cluster) -> None:
+    env = _env(runtime, cluster_a, K8SMCP_WARM="0")
+    done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
+    assert done.returncode == 0, done.stderr
+    time.sleep(1)
+    assert not (runtime / "k8smcp").exists()
+
+
+def test_a_confined_child_cannot_reach_the_warm_process(
+    runtime: Path, cluster_a: Cluster, tmp_path: Path
+) -> None:
+    """A CLI confined by a server (or `run --confine`) may not hand a command to it."""
+    from k8smcp import confine
+
+    _warmed(runtime, _env(runtime, cluster_a))
+    (pid_file,) = runtime.glob("k8smcp/*.pid")
+    reach = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "try:\n"
+        "    s.connect('\\0' + sys.argv[1])\n"
+        "    print('reached')\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc.errno)\n"
+    )
+    argv = [sys.executable, "-c", reach, pid_file.stem]
+    confined = confine.Confinement(writable=(str(tmp_path),), read_all=True)
+    for limits, expected in ((None, "reached"), (confined, "refused")):
+        if limits is None:  # the control: the same program, unconfined, gets through
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
+        else:
+            proc = confine.spawn(limits, argv, stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=30)
+        assert out.decode().split(" ")[0].strip() == expected, out
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"", b"\x00\x00\x00\x05run", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x03a\x00b"],
+    ids=["nothing", "short", "huge-length", "not-a-request"],
+)
+def test_a_broken_request_runs_nothing_and_the_warm_process_serves_on(
+    runtime: Path, cluster_a: Cluster, request_bytes: bytes
+) -> None:
+    env = _env(runtime, cluster_a)
+    pid = _warmed(runtime, env)
+    (pid_file,) = runtime.glob("k8smcp/*.pid")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect("\0" + pid_file.stem)
+        if request_bytes:
+            socket.send_fds(sock, [request_bytes[:4]], [0, 1, 2])
+            sock.sendall(request_bytes[4:])
+        sock.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: sock.recv(64), b""))
+    assert not answer.startswith(b"P"), answer  # no command began
+    done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
+    assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
+    assert _warm_pid(runtime) == pid

@@ -1,0 +1,61 @@
+"""The warm hand-over's own pieces: where its socket goes, and what a request carries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from k8smcp.cli import warm
+
+
+def test_the_pid_file_is_in_a_private_directory_and_the_socket_is_abstract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    found = warm.place()
+    assert found is not None
+    address, pid_file = found
+    assert address.startswith(f"\0k8smcp-warm-{os.geteuid()}-")  # no file: Landlock scopes it
+    assert Path(pid_file).parent == tmp_path / "k8smcp"
+    assert (tmp_path / "k8smcp").stat().st_mode & 0o777 == 0o700
+    assert warm.place() == found  # the same code: the same name
+    monkeypatch.setenv("K8SMCP_NO_SPEEDUPS", "1")  # read at import: another warm process
+    assert warm.place() != found
+
+
+def test_a_directory_others_may_enter_gets_no_warm_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    (tmp_path / "k8smcp").mkdir()
+    (tmp_path / "k8smcp").chmod(0o750)
+    assert warm.place() is None
+    (tmp_path / "k8smcp").rmdir()
+    (tmp_path / "k8smcp").symlink_to(tmp_path)  # a link, even to a private place
+    assert warm.place() is None
+
+
+def test_a_request_carries_argv_cwd_umask_and_the_environment_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odd = os.fsdecode(b"caf\xc3\xa9 \xff=x")  # not UTF-8: carried byte for byte
+    monkeypatch.setenv("K8SMCP_TEST_ODD", odd)
+    monkeypatch.setenv("K8SMCP_TEST_EQUALS", "a=b=c")
+    monkeypatch.chdir(tmp_path)
+    argv = ["k8smcp", "run", "kubectl", "get", "pods", "-l", "a=b", "", odd]
+    got_argv, cwd, umask, env = warm._decode(warm._encode(argv))
+    assert got_argv == argv and cwd == str(tmp_path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert umask == mask
+    assert env == dict(os.environ)
+
+
+@pytest.mark.parametrize(
+    "value, on",
+    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("", False)],
+)
+def test_k8smcp_warm_values(value: str, on: bool) -> None:
+    assert warm.wanted({"K8SMCP_WARM": value}) is on
