@@ -153,12 +153,14 @@ class Starter:
     Making a thread on the call's path cost a few milliseconds more than starting from a
     warm one (bench part ``confinement``), so ``SPARES`` threads wait parked, made by a
     helper thread (never the event loop, never a confined thread: threads inherit it).
+    ``spares=0`` (a one-shot process) parks none: each start makes its thread then.
     """
 
     SPARES = 2
 
-    def __init__(self) -> None:
+    def __init__(self, spares: int = SPARES) -> None:
         self._spares: deque[_Parked] = deque()  # append and popleft are thread-safe
+        self._wanted = spares
         self._maker: ThreadPoolExecutor | None = None
 
     async def start(
@@ -189,6 +191,8 @@ class Starter:
             self._spares.popleft().hand(None, [], {})
 
     def _replenish(self) -> None:
+        if not self._wanted:
+            return
         if self._maker is None:
             self._maker = ThreadPoolExecutor(1, thread_name_prefix="k8smcp-confine-spares")
         try:
@@ -197,7 +201,7 @@ class Starter:
             pass
 
     def _make_spare(self) -> None:
-        if len(self._spares) < self.SPARES:
+        if len(self._spares) < self._wanted:
             self._spares.append(_Parked())
 
 

@@ -7,13 +7,16 @@ environment; stdout and stderr are read concurrently and capped while they are r
 On timeout or cancellation the whole group is killed. The directory is removed on every
 way out.
 
-The file system work stays off the calls' path and off the event loop: a thread of the
-executor's own makes a few directories ahead of need and removes used ones (the answer
-does not wait for it); the process finishes that work before it exits.
+In a server the file system work stays off the calls' path and off the event loop: a
+thread of the executor's own makes a few directories ahead of need and removes used ones
+(the answer does not wait for it); the process finishes that work before it exits. A
+one-shot process (``k8smcp run``: one call, then exit) has no such thread: its call's
+directory is made and removed inline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import logging
@@ -25,26 +28,26 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-import anyio.to_thread
-
-from k8smcp import confine
 from k8smcp.errors import BinaryNotFoundError, BusyError
 from k8smcp.models import ToolResult, ran
 from k8smcp.redact import redact_argv
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from k8smcp import confine
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_EXIT_CODE = 124  # what GNU timeout exits with
 _CHUNK = 64 * 1024
 _KUBECONFIG = "kubeconfig"  # the file's name inside the private directory
-SPARE_WORKDIRS = 4  # private directories made ahead, each used by one call only
+SPARE_WORKDIRS = 4  # private directories made ahead (a server's), each used by one call only
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,23 +80,35 @@ class Executor:
 
     A call waits up to ``queue_timeout`` seconds for a free slot, then is refused
     with BusyError (HTTP 429) rather than queueing without bound.
+
+    ``spares``: how many private directories a thread of the executor's own keeps ready
+    (and how many threads wait parked to start confined children). 0, for a process that
+    makes one call and exits (``k8smcp run``): no thread and nothing made ahead; the
+    call's directory is made and removed inline, on the loop.
     """
 
     def __init__(
-        self, *, max_output_bytes: int, max_concurrency: int, queue_timeout: float = 30.0
+        self,
+        *,
+        max_output_bytes: int,
+        max_concurrency: int,
+        queue_timeout: float = 30.0,
+        spares: int = SPARE_WORKDIRS,
     ) -> None:
         self.max_output_bytes = max_output_bytes
         self.max_concurrency = max_concurrency
         self.queue_timeout = queue_timeout
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._files = _FileThread(SPARE_WORKDIRS)
-        self._starter = confine.Starter()  # threads that start confined children
+        self.spares = spares
+        self._limiter: asyncio.Semaphore | None = None
+        self._files = _FileThread(spares) if spares else None
+        # threads that start confined children (k8smcp.confine, imported only then)
+        self._starter: confine.Starter | None = None
 
     @property
-    def limiter(self) -> anyio.CapacityLimiter:
+    def limiter(self) -> asyncio.Semaphore:
         """The slots shared by every call of this process (made inside the event loop)."""
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+            self._limiter = asyncio.Semaphore(self.max_concurrency)
         return self._limiter
 
     async def execute(self, inv: Invocation) -> ToolResult:
@@ -104,7 +119,7 @@ class Executor:
             BusyError: no slot became free within ``queue_timeout``.
         """
         try:
-            with anyio.fail_after(self.queue_timeout):
+            async with asyncio.timeout(self.queue_timeout):
                 await self.limiter.acquire()
         except TimeoutError:
             raise BusyError(
@@ -115,8 +130,11 @@ class Executor:
             workdir = await self._workdir(inv.kubeconfig)
             try:
                 return await self._run(inv, workdir)
-            finally:
-                self._files.remove(workdir)  # on every way out, cancel too
+            finally:  # on every way out, cancel too
+                if self._files is None:
+                    _remove(workdir)
+                else:
+                    self._files.remove(workdir)
         finally:
             self.limiter.release()
 
@@ -126,16 +144,23 @@ class Executor:
         For shutdown, before a signal ends the process (uvicorn re-raises SIGTERM, which
         skips atexit). Calls made after it still work, without spares.
         """
-        await anyio.to_thread.run_sync(self._files.close)
-        self._starter.close()
+        if self._files is not None:
+            import anyio.to_thread  # a server's: anyio's worker threads, as its other hops
+
+            await anyio.to_thread.run_sync(self._files.close)
+        if self._starter is not None:
+            self._starter.close()
 
     async def _workdir(self, kubeconfig: bytes | None) -> Path:
         """A private directory for one call, with the kubeconfig written in it.
 
         A spare one when there is one (only the small file is written here, on the loop),
         else a new one made in a worker thread: under load, mkdir and rmtree on the loop
-        were a sixth of its time.
+        were a sixth of its time. Without a file thread (a one-shot process) it is made
+        here: a thread's start costs more than the few mkdirs.
         """
+        if self._files is None:
+            return Path(_make_workdir(kubeconfig))
         spare = self._files.take()
         if spare is not None:
             try:
@@ -144,7 +169,17 @@ class Executor:
                 return Path(spare)
             except OSError:  # gone since it was made (a tmp cleaner): make a new one
                 self._files.remove(spare)
+        import anyio.to_thread  # a server's (one-shot processes have no file thread)
+
         return Path(await anyio.to_thread.run_sync(_make_workdir, kubeconfig))
+
+    def _confined_starter(self) -> confine.Starter:
+        """The starter of confined children, made (and k8smcp.confine imported) on first use."""
+        if self._starter is None:
+            from k8smcp.confine import Starter
+
+            self._starter = Starter(spares=min(self.spares, Starter.SPARES))
+        return self._starter
 
     async def _run(self, inv: Invocation, workdir: Path) -> ToolResult:
         env = dict(inv.env)
@@ -155,33 +190,38 @@ class Executor:
         shown = [Path(inv.argv[0]).name, *redact_argv(inv.argv[1:])]
         started = time.monotonic()
         try:
-            child = await _Child.start(inv, workdir, env, self._starter)
+            child = await _Child.start(inv, workdir, env, self._confined_starter)
         except (FileNotFoundError, PermissionError) as exc:
             raise BinaryNotFoundError(
                 f"{shown[0]} could not be started: {exc.strerror}", tool=shown[0]
             ) from exc
         for limit, value in inv.limits:
-            # Set just after the start (anyio has no preexec hook): the child has only
+            # Set just after the start (a preexec_fn would cost vfork): the child has only
             # begun reading its input by then, so it cannot have grown past the limit.
             with contextlib.suppress(ProcessLookupError):
                 resource.prlimit(child.pid, limit, (value, value))
         out = _Capped(self.max_output_bytes)
         err = _Capped(self.max_output_bytes)
         timed_out = False
+        deadline = asyncio.timeout(inv.timeout)
         try:
-            with anyio.move_on_after(inv.timeout) as scope:
-                async with anyio.create_task_group() as tg:
+            try:
+                async with deadline, asyncio.TaskGroup() as tg:
                     if child.stdin is not None:
-                        tg.start_soon(_feed, child, inv.stdin or b"")
-                    tg.start_soon(out.drain, child.stdout)
-                    tg.start_soon(err.drain, child.stderr)
+                        tg.create_task(_feed(child, inv.stdin or b""))
+                    tg.create_task(out.drain(child.stdout))
+                    tg.create_task(err.drain(child.stderr))
                     await child.wait()
-            timed_out = scope.cancelled_caught
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                timed_out = True
         finally:
             # On timeout, cancellation or any error: nothing of the call may outlive it.
-            with anyio.CancelScope(shield=True):
-                _kill_group(child.pid)
-                await child.close()
+            _kill_group(child.pid)
+            if child.returncode is None:  # reaped even when the call is being cancelled
+                await _shielded(child.wait())
+            child.close()
         duration_ms = int((time.monotonic() - started) * 1000)
         exit_code = TIMEOUT_EXIT_CODE if timed_out else (child.returncode or 0)
         stderr = err.text("stderr")
@@ -214,7 +254,11 @@ class _Child:
 
     @classmethod
     async def start(
-        cls, inv: Invocation, workdir: Path, env: dict[str, str], starter: confine.Starter
+        cls,
+        inv: Invocation,
+        workdir: Path,
+        env: dict[str, str],
+        starter: Callable[[], confine.Starter],
     ) -> _Child:
         ours: list[int] = []
         theirs: list[int] = []
@@ -243,7 +287,7 @@ class _Child:
                 confinement = replace(
                     inv.confinement, writable=(str(workdir), *inv.confinement.writable)
                 )
-                popen = await starter.start(confinement, inv.argv, **kwargs)
+                popen = await starter().start(confinement, inv.argv, **kwargs)
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -260,7 +304,7 @@ class _Child:
         return self.popen.returncode
 
     async def wait(self) -> None:
-        await anyio.wait_readable(self._pidfd)
+        await _ready(self._pidfd)
         self.popen.wait()
 
     def close_stdin(self) -> None:
@@ -268,10 +312,8 @@ class _Child:
             fd, self.stdin = self.stdin, None
             os.close(fd)
 
-    async def close(self) -> None:
-        """Reap the child (already killed) and close every descriptor."""
-        if self.popen.returncode is None:
-            await self.wait()
+    def close(self) -> None:
+        """Close every descriptor (the child is reaped)."""
         self.close_stdin()
         for fd in (self.stdout, self.stderr, self._pidfd):
             os.close(fd)
@@ -307,7 +349,7 @@ class _Capped:
             try:
                 chunk = os.read(fd, _CHUNK)
             except BlockingIOError:
-                await anyio.wait_readable(fd)
+                await _ready(fd)
                 continue
             if not chunk:
                 return
@@ -354,11 +396,55 @@ async def _feed(child: _Child, data: bytes) -> None:
             try:
                 view = view[os.write(fd, view[:_CHUNK]) :]
             except BlockingIOError:
-                await anyio.wait_writable(fd)
+                await _ready(fd, write=True)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the child exited without reading all of its input: its exit code tells
     finally:
         child.close_stdin()  # end of input
+
+
+async def _ready(fd: int, *, write: bool = False) -> None:
+    """Wait until ``fd`` is readable (or writable) on the running loop."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    if write:
+        loop.add_writer(fd, wake)
+    else:
+        loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        if write:
+            loop.remove_writer(fd)
+        else:
+            loop.remove_reader(fd)
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    """Await ``work`` to its end even if this task is cancelled meanwhile, then re-raise.
+
+    A cancelled call still reaps its killed child. The work runs as a task of its own
+    that a cancellation of this one does not reach; anyio's cancel scopes (a server's
+    cancelled MCP call) deliver the cancellation again each loop iteration, so each is
+    absorbed until the work is done, and the cancellation then goes on as it came.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError as exc:
+            if task.cancelled():  # the work itself (the loop is closing)
+                raise
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
 
 
 def _kill_group(pgid: int) -> None:
@@ -410,6 +496,8 @@ class _FileThread:
 
     def _submit(self, work: Callable[..., None], *args: object) -> bool:
         if self._thread is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="k8smcp-files")
             _OPEN.add(self)
         try:

@@ -21,7 +21,6 @@ import shutil
 import time
 from typing import TYPE_CHECKING
 
-from k8smcp import confine
 from k8smcp.cmdline import split
 from k8smcp.errors import BinaryNotFoundError, InvalidCommandError
 from k8smcp.executor import TIMEOUT_EXIT_CODE, Executor, Invocation
@@ -29,6 +28,7 @@ from k8smcp.models import ToolResult, ran
 from k8smcp.policy.hooks import Command
 
 if TYPE_CHECKING:  # the filters' grammars load only for a command with a pipe
+    from k8smcp.confine import Confinement
     from k8smcp.policy.filters import Filter
 
 FILTER_TIMEOUT = 10.0  # seconds a filter may run, within the call's timeout
@@ -129,18 +129,15 @@ async def run_filters(
         left = deadline - time.monotonic()
         if left <= 0 or timed_out:
             break
+        binary = _binary(stage.name)
         done = await executor.execute(
             Invocation(
-                argv=[binary := _binary(stage.name), *stage.argv[1:]],
+                argv=[binary, *stage.argv[1:]],
                 env=env,
                 stdin=text.encode(),
                 timeout=min(FILTER_TIMEOUT, left),
                 limits=FILTER_LIMITS,
-                confinement=(
-                    confine.Confinement(writable=(), readable=confine.binary_dirs(binary))
-                    if confined
-                    else None
-                ),
+                confinement=_confinement(binary) if confined else None,
             )
         )
         argv += ["|", *done.argv]
@@ -170,6 +167,13 @@ async def run_filters(
         timed_out=timed_out,
         duration_ms=cli.duration_ms + int((time.monotonic() - started) * 1000),
     )
+
+
+def _confinement(binary: str) -> Confinement:
+    """A filter's confinement: no TCP, nothing to read beyond the system and ``binary``."""
+    from k8smcp.confine import Confinement, binary_dirs  # imported only when confined
+
+    return Confinement(writable=(), readable=binary_dirs(binary))
 
 
 def _binary(name: str) -> str:

@@ -9,25 +9,22 @@ on the ``k8smcp.audit`` logger: never a kubeconfig, a token or a Secret value.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-import anyio
-import anyio.to_thread
-
-from k8smcp import budget as answer
-from k8smcp import confine, pipeline, speedups
 from k8smcp import kubeconfig as kc
+from k8smcp import pipeline, speedups
 from k8smcp.cmdline import MAX_COMMAND_BYTES, command_bytes, split
 from k8smcp.config import Settings
 from k8smcp.errors import (
@@ -37,7 +34,7 @@ from k8smcp.errors import (
     K8sMcpError,
     KubeconfigMissingError,
 )
-from k8smcp.executor import Executor, Invocation
+from k8smcp.executor import SPARE_WORKDIRS, Executor, Invocation
 from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import (
     Command,
@@ -49,9 +46,11 @@ from k8smcp.policy import (
 )
 from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
-from k8smcp.tools import TOOLS, ToolSpec, get_tool
+from k8smcp.tools import ToolSpec, get_tool
+from k8smcp.tools import catalog as tool_catalog
 
 if TYPE_CHECKING:
+    from k8smcp import confine
     from k8smcp.egress import EgressProxy
     from k8smcp.policy.filters import Filter
 
@@ -112,15 +111,22 @@ class Observer(Protocol):
 
 
 class Service:
-    """The core that the CLI, REST and MCP front ends share."""
+    """The core that the CLI, REST and MCP front ends share.
 
-    def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
+    ``one_shot``: this process makes one call and exits (``k8smcp run``), so nothing is
+    prepared for a next call: no file thread, no spare directory (``Executor(spares=0)``).
+    """
+
+    def __init__(
+        self, settings: Settings, observer: Observer | None = None, *, one_shot: bool = False
+    ) -> None:
         self.settings = settings
         self.observer = observer
         self.executor = Executor(
             max_output_bytes=settings.max_output_bytes,
             max_concurrency=settings.max_concurrency,
             queue_timeout=settings.queue_timeout,
+            spares=0 if one_shot else SPARE_WORKDIRS,
         )
         self._base_env = settings.child_env
         self._cache_root = settings.cache_root
@@ -130,17 +136,19 @@ class Service:
         # call, since a name may resolve elsewhere the next time).
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
         self._egress: EgressProxy | None = None
-        if settings.confine:
+        self._readable: tuple[str, ...] = ()
+        if settings.confine:  # k8smcp.confine and egress are imported only then
+            from k8smcp import confine
             from k8smcp.egress import EgressProxy
 
             self._egress = EgressProxy()
-        # what confined children may read beyond the system's files: the files the
-        # operator passes by name (CA bundles, identity tokens) and the exec plugins it
-        # allows (found on the children's PATH)
-        self._readable = (
-            *confine.passed_paths(self._base_env, settings.pass_env),
-            *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
-        )
+            # what confined children may read beyond the system's files: the files the
+            # operator passes by name (CA bundles, identity tokens) and the exec plugins
+            # it allows (found on the children's PATH)
+            self._readable = (
+                *confine.passed_paths(self._base_env, settings.pass_env),
+                *confine.plugin_dirs(settings.policy.allowed_exec_plugins, self._base_env["PATH"]),
+            )
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
         """Run ``call`` and return what the command did.
@@ -156,7 +164,7 @@ class Service:
         except K8sMcpError as exc:
             audit.refused(exc)
             raise
-        except anyio.get_cancelled_exc_class():  # the executor has killed the child
+        except asyncio.CancelledError:  # the executor has killed the child
             audit.ended("cancelled")
             raise
         except BaseException:  # a bug: still one audit line, and the gauge comes down
@@ -194,9 +202,9 @@ class Service:
         deadline = time.monotonic() + timeout
         async with self._confined(spec, binary, args, cache_dir) as (confinement, proxy):
             if proxy is not None and rendered is not None:
-                rendered = confine.through_proxy(
-                    rendered, proxy, every_cluster=not spec.confine_tcp
-                )
+                from k8smcp.confine import through_proxy
+
+                rendered = through_proxy(rendered, proxy, every_cluster=not spec.confine_tcp)
             completed = await self.executor.execute(
                 Invocation(
                     argv=[binary, *args],
@@ -298,7 +306,7 @@ class Service:
 
     async def catalog(self) -> list[ToolStatus]:
         """The status of every tool, in catalog order."""
-        return [await self.tool_status(spec) for spec in TOOLS.values()]
+        return [await self.tool_status(spec) for spec in tool_catalog().values()]
 
     @contextlib.asynccontextmanager
     async def _confined(
@@ -311,6 +319,8 @@ class Service:
         if self._egress is None:
             yield None, None
             return
+        from k8smcp import confine
+
         await self._egress.start()
         policy = self.settings.policy
         ports: tuple[int, ...] | None = None
@@ -335,7 +345,9 @@ class Service:
         """The child's environment; with confinement, every proxy variable names ours."""
         if proxy is None:
             return self._base_env
-        return {**self._base_env, **confine.proxy_env(proxy)}
+        from k8smcp.confine import proxy_env
+
+        return {**self._base_env, **proxy_env(proxy)}
 
     async def _command(
         self, spec: ToolSpec, call: ToolCall, audit: _Audit
@@ -363,7 +375,7 @@ class Service:
         if size <= _SMALL_COMMAND:
             found = check()
         else:
-            found = await anyio.to_thread.run_sync(check)
+            found = await _in_thread(check)
         await self._resolve(lookups)
         return found
 
@@ -384,9 +396,7 @@ class Service:
         """
         names = lookups.names
         addresses = (
-            await anyio.to_thread.run_sync(_resolve_names, self.settings.policy.resolver, names)
-            if names
-            else {}
+            await _in_thread(_resolve_names, self.settings.policy.resolver, names) if names else {}
         )
         lookups.finish(addresses)
 
@@ -449,6 +459,8 @@ def _within_budget(
     command: Command, offset: int | None, budget: int, completed: ToolResult
 ) -> tuple[str, str, bool]:
     """The stdout and stderr cut to the answer budget (``k8smcp.budget``); True if cut."""
+    from k8smcp import budget as answer  # loads only for a call with a budget (MCP)
+
     tail = pipeline.keeps_end(command)
     stdout, cut = answer.fit(
         completed.stdout,
@@ -475,10 +487,19 @@ async def _redact(command: Command, stdout: str) -> str:
 
     if len(stdout) < 64 * 1024:
         return redact_output(command, stdout)
-    return await anyio.to_thread.run_sync(redact_output, command, stdout)
+    return await _in_thread(redact_output, command, stdout)
 
 
 _SMALL_COMMAND = 4096  # characters; longer commands are split and checked in a thread
+
+T = TypeVar("T")
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in one of anyio's worker threads (imported only when a call needs one)."""
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _size(command: str | list[str]) -> int:

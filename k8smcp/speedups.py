@@ -22,7 +22,8 @@ precondition does not hold, and ``K8SMCP_NO_SPEEDUPS=1`` turns every one of them
 - ``import_yaml``: PyYAML compiles, as it imports, a character class over all of Unicode
   that only its pure-Python reader uses (k8smcp reads YAML with the C loader): 58 M
   instructions, 9 % of a ``run``'s start and 17 % of a ``call``'s. It compiles on first
-  use instead.
+  use instead, as do the resolver's eight scalar patterns (a document uses those of the
+  first characters its plain scalars start with) and the constructor's timestamp pattern.
 
 ``K8SMCP_NO_SPEEDUPS=1`` also sends every ``run`` and ``call`` command line through Typer
 instead of ``k8smcp.cli.fast`` (ours, but switched here so the tests can compare both).
@@ -145,19 +146,22 @@ def fast_sse_line_breaks() -> None:
         ServerSentEvent._LINE_SEP_EXPR = LineBreaks(current)  # type: ignore[assignment]
 
 
-def import_yaml() -> None:
-    """Import PyYAML, with the patterns ``yaml.reader`` compiles at import compiled on first use.
+_LAZY_YAML = ("yaml.reader", "yaml.resolver", "yaml.constructor")
 
-    While ``yaml.reader`` imports, ``re.compile`` called from it returns a ``LazyPattern``;
-    every other caller gets ``re.compile`` itself, which is back in place when the import
-    ends. No-op when ``yaml.reader`` is loaded already.
+
+def import_yaml() -> None:
+    """Import PyYAML, with the patterns it compiles at import compiled on first use.
+
+    While PyYAML imports, ``re.compile`` called from ``_LAZY_YAML``'s modules returns a
+    ``LazyPattern``; every other caller gets ``re.compile`` itself, which is back in place
+    when the import ends. No-op when ``yaml.reader`` is loaded already.
     """
     if not ENABLED or "yaml.reader" in sys.modules:
         return
     real = re.compile
 
     def compile_(pattern: Any, flags: int = 0) -> Any:
-        if sys._getframe(1).f_globals.get("__name__") == "yaml.reader":
+        if sys._getframe(1).f_globals.get("__name__") in _LAZY_YAML:
             return LazyPattern(real, pattern, flags)
         return real(pattern, flags)
 

@@ -144,6 +144,11 @@ FAKE_CLI = textwrap.dedent(
     if sys.argv[1:2] == ["get"]:
         del sys.argv[1]
     mode = sys.argv[1] if len(sys.argv) > 1 else "env"
+    def listing(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return None
     if mode == "hang":
         child = subprocess.Popen(["sleep", "300"])
         with open(os.environ["FAKE_PIDS"], "w") as f:
@@ -170,6 +175,10 @@ FAKE_CLI = textwrap.dedent(
             "kubeconfig_mode": oct(os.stat(kubeconfig).st_mode & 0o777)
                 if os.path.exists(kubeconfig) else None,
             "kubeconfig": open(kubeconfig).read() if os.path.exists(kubeconfig) else None,
+            # k8smcp's threads while this child runs, and what is beside the call
+            # directory (None where a confined child may not look)
+            "parent_threads": len(listing(f"/proc/{{os.getppid()}}/task") or ()) or None,
+            "call_dirs": listing(os.path.dirname(os.getcwd())),
         }}
         print(json.dumps(info))
     elif mode == "sleep":

@@ -30,13 +30,18 @@ def run(
         client="cli",
         entry="cli",
     )
+    # one call, then the process exits: nothing is made ahead for a next one
     if sys.stderr.isatty():  # the spinner's rich console loads only for terminals
         from k8smcp.output import waiting
 
         with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
-            result = run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
+            result = run_async(
+                lambda: Service(settings, one_shot=True).call_tool(call), as_json=json_out
+            )
     else:
-        result = run_async(lambda: Service(settings).call_tool(call), as_json=json_out)
+        result = run_async(
+            lambda: Service(settings, one_shot=True).call_tool(call), as_json=json_out
+        )
     finish(result, json_out)
 
 

@@ -15,6 +15,7 @@ package (``k8smcp --help``) does not import the grammars.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -71,7 +72,13 @@ def catalog() -> dict[str, ToolSpec]:
 
 
 def find_tool(name: str) -> ToolSpec | None:
-    """The spec of the tool called ``name``, or None."""
+    """The spec of the tool called ``name``, or None.
+
+    A built-in name is never a plugin's, so before the catalog is loaded only that
+    tool's module is (``run kubectl`` does not load helm's, istioctl's and argocd's).
+    """
+    if _catalog is None and name in BUILTIN:
+        return _spec(name, f"{__name__}.{name}:SPEC")
     return catalog().get(name)
 
 
@@ -96,22 +103,31 @@ def __getattr__(name: str) -> dict[str, ToolSpec]:
 
 
 def _plugins() -> dict[str, str]:
-    """Entry point name -> its value (``module:attribute``), not loaded."""
-    if not _group_declared():
+    """Entry point name -> its value (``module:attribute``), not loaded.
+
+    Looked up once per ``sys.path``: a ``run`` asks three times (its options, their
+    values, the catalog), and each look reads every distribution's entry points.
+    """
+    return _plugins_on(tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=1)
+def _plugins_on(path: tuple[str, ...]) -> dict[str, str]:
+    if not _group_declared(path):
         return {}
     from importlib.metadata import entry_points
 
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
-def _group_declared() -> bool:
-    """Whether any distribution on sys.path declares the group.
+def _group_declared(path: tuple[str, ...]) -> bool:
+    """Whether any distribution on ``path`` declares the group.
 
     A cheap look first: importing importlib.metadata alone costs ``k8smcp --help``
     10-30 ms, which no one should pay for plugins they do not have.
     """
     header = f"[{GROUP}]"
-    for entry in sys.path:
+    for entry in path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
@@ -132,9 +148,14 @@ def _load() -> dict[str, ToolSpec]:
     refs = {name: f"{__name__}.{name}:SPEC" for name in BUILTIN}
     refs.update({k: v for k, v in _plugins().items() if k not in refs})
     for name, ref in refs.items():
-        module, _, attribute = ref.partition(":")
-        spec = getattr(importlib.import_module(module), attribute or "SPEC")
-        if not isinstance(spec, ToolSpec) or spec.name != name:
-            raise TypeError(f"{GROUP} entry point {name!r} ({ref}) is not the ToolSpec {name!r}")
-        found[name] = spec
+        found[name] = _spec(name, ref)
     return found
+
+
+def _spec(name: str, ref: str) -> ToolSpec:
+    """The spec ``ref`` (``module:attribute``) names, checked to be the tool ``name``'s."""
+    module, _, attribute = ref.partition(":")
+    spec = getattr(importlib.import_module(module), attribute or "SPEC")
+    if not isinstance(spec, ToolSpec) or spec.name != name:
+        raise TypeError(f"{GROUP} entry point {name!r} ({ref}) is not the ToolSpec {name!r}")
+    return spec

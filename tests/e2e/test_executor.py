@@ -8,12 +8,17 @@ grandchild or print 5 MB on demand.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
+from k8smcp.executor import SPARE_WORKDIRS, Executor, Invocation
 from tests.conftest import b64, k8smcp_env, make_kubeconfig, pid_alive, run_k8smcp
 
 
@@ -104,6 +109,17 @@ def test_child_gets_an_allowlisted_environment_and_a_private_home(
     assert list(private_tmp.iterdir()) == []
 
 
+def test_run_makes_nothing_ahead_for_a_next_call(env: dict[str, str], private_tmp: Path) -> None:
+    # one call, then exit: while the child runs, k8smcp has no thread beside its main one
+    # (no file thread, no worker thread) and no spare directory beside the call's own
+    done = run_k8smcp("run", "kubectl", "env", env=env)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["parent_threads"] == 1
+    assert info["call_dirs"] == [Path(info["cwd"]).name]
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_helm_and_argocd_config_dirs_point_inside_the_private_home(
     fake_cli: Path, private_tmp: Path
 ) -> None:
@@ -145,3 +161,61 @@ def test_pass_env_adds_variables_for_local_users(fake_cli: Path) -> None:
         json.loads(run_k8smcp("run", "kubectl", "env", env=env).stdout)["env"]["AWS_PROFILE"]
         == "dev"
     )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("spares", [0, SPARE_WORKDIRS])
+async def test_a_call_cancelled_by_an_anyio_scope_kills_reaps_and_removes(
+    spares: int, private_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server's cancelled MCP call: anyio's scope cancels the executor's task (plain
+    # asyncio) again on every loop iteration until it leaves; the child is still killed
+    # and reaped, its directory removed, and the cancellation reaches the scope.
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    executor = Executor(max_output_bytes=1 << 20, max_concurrency=2, spares=spares)
+    pidfile = tmp_path / "pid"
+    script = f"echo $$ > {pidfile}; exec sleep 30"
+    started = time.monotonic()
+    with anyio.move_on_after(1) as scope:
+        await executor.execute(
+            Invocation(argv=["/bin/sh", "-c", script], env={"PATH": os.defpath}, timeout=60)
+        )
+    assert scope.cancelled_caught and time.monotonic() - started < 10
+    pid = int(pidfile.read_text())
+    assert not pid_alive(pid)
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left for the server
+        os.waitpid(pid, os.WNOHANG)
+    await executor.aclose()
+    assert list(private_tmp.iterdir()) == []
+    # the executor still works after a cancel (its slot was given back)
+    done = await executor.execute(Invocation(argv=["/bin/echo", "ok"], env={}, timeout=10))
+    assert done.stdout == "ok\n" and done.exit_code == 0
+
+
+def test_a_call_cancelled_by_asyncio_kills_reaps_and_removes(
+    private_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # k8smcp run's loop (asyncio.run) on Ctrl-C: one plain task.cancel()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    executor = Executor(max_output_bytes=1 << 20, max_concurrency=1, spares=0)
+    pidfile = tmp_path / "pid"
+    script = f"echo $$ > {pidfile}; exec sleep 30"
+
+    async def cancelled() -> None:
+        call = asyncio.ensure_future(
+            executor.execute(
+                Invocation(argv=["/bin/sh", "-c", script], env={"PATH": os.defpath}, timeout=60)
+            )
+        )
+        while not pidfile.exists() or not pidfile.read_text():
+            await asyncio.sleep(0.05)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(cancelled())
+    pid = int(pidfile.read_text())
+    assert not pid_alive(pid)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    assert list(private_tmp.iterdir()) == []

@@ -138,3 +138,36 @@ def test_yamls_reader_pattern_compiles_on_first_use_and_matches_the_same(off: bo
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen == {"lazy": not off, "restored": True, "same": True, "refused": True}
+
+
+RESOLVER_PROBE = """
+import json, sys
+from k8smcp import kubeconfig  # the first import of PyYAML
+import yaml
+lazy = [type(p).__name__ == "LazyPattern" for ps in
+        yaml.resolver.Resolver.yaml_implicit_resolvers.values() for _, p in ps]
+doc = '''
+yes: [yes, No, true, off, ~, null, Null, "", 0x1F, 0o17, 017, 1_000, -12, +3, 0b101]
+floats: [1.5, -.inf, .NaN, 6.8523015e+5, 1e3, 190:20:30.15, 1_000.5]
+ints: [190:20:30, 0, -0]
+stamps: [2001-12-14t21:59:43.10-05:00, 2002-12-14, 2001-12-14 21:59:43.10 -5]
+merge: {<<: {a: 1}, b: 2}
+text: [v1, Config, https://10.0.0.1:6443, "quoted", 'single']
+'''
+print(json.dumps({"lazy": all(lazy) and bool(lazy),
+                  "loaded": repr(yaml.load(doc, Loader=yaml.CSafeLoader))}))
+"""
+
+
+def test_yamls_resolver_patterns_compile_on_first_use_and_resolve_the_same() -> None:
+    seen = {}
+    for off in (False, True):
+        env = k8smcp_env(**({"K8SMCP_NO_SPEEDUPS": "1"} if off else {}))
+        done = subprocess.run(
+            [sys.executable, "-c", RESOLVER_PROBE], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        seen[off] = json.loads(done.stdout)
+    assert seen[False]["lazy"] and not seen[True]["lazy"]
+    assert seen[False]["loaded"] == seen[True]["loaded"]
+    assert "datetime.date(2002, 12, 14)" in seen[False]["loaded"]  # the timestamp pattern ran
