@@ -138,6 +138,10 @@ class EgressProxy:
             await _relay(reader, writer, up_reader, upstream)
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:
+            # the loop is ending (a one-shot `run --confine`): asyncio 3.11's start_server
+            # logs a handler that ends cancelled as an error; nothing awaits this task
+            pass
         finally:
             for stream in (upstream, writer):
                 if stream is not None:

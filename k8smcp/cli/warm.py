@@ -291,7 +291,7 @@ def _idle_seconds() -> float:
 
 def _preload() -> None:
     """Import what a ``run`` imports (and Typer, for its help and its errors)."""
-    import anyio._backends._asyncio  # noqa: F401  # anyio.run loads it on first use
+    import asyncio  # noqa: F401
 
     from k8smcp import speedups
 

@@ -204,3 +204,15 @@ async def test_a_cluster_known_by_name_is_reached_through_the_proxy_variables(
     assert result.stdout.strip() == "namespace/default"
     # the kubeconfig's check, then the proxy's at each connection kubectl made
     assert asked.count("api.cluster.test") >= 2, asked
+
+
+def test_a_confined_run_ends_without_a_word_on_stderr(cluster_a: Cluster) -> None:
+    """The loop of a one-shot run ends with the egress proxy's tunnel still open: quietly."""
+    from tests.conftest import k8smcp_env, run_k8smcp
+
+    env = k8smcp_env(KUBECONFIG=str(cluster_a.admin_kubeconfig))
+    for _ in range(3):  # the tunnel outlived the loop in most runs, not all
+        done = run_k8smcp(
+            "run", "--confine", "kubectl", "get", "ns", "default", "-o", "name", env=env
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "namespace/default\n", "")
