@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import compileall
 import importlib
 import json
 import shutil
@@ -33,6 +34,9 @@ PARTS = (
 
 
 def main(args: Any) -> int:
+    # As an install does: with PYTHONDONTWRITEBYTECODE set (this machine's sessions set it),
+    # every module changed since the last compile was compiled again at every start.
+    compileall.compile_dir(env.REPO / "k8smcp", quiet=1)
     ws = env.Workspace.create()
     args.out.mkdir(parents=True, exist_ok=True)
     testbed = None
