@@ -24,12 +24,13 @@ import logging
 import os
 import secrets
 import socket
+import time
 from dataclasses import replace
 
 import anyio.to_thread
 
 from k8smcp.errors import PolicyDeniedError
-from k8smcp.policy import Policy
+from k8smcp.policy import Policy, Resolver
 from k8smcp.policy.address import check_host
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ _USER = "k8smcp"
 _MAX_HEAD = 64 * 1024
 _HEAD_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 30.0
+_RESOLVED_FOR = 5.0  # seconds a name's addresses are used again without asking
+_RESOLVED_MAX = 1024  # names remembered at most (then all are forgotten)
 _CHUNK = 64 * 1024
 _HOP_BY_HOP = (b"proxy-authorization", b"proxy-connection", b"connection", b"keep-alive")
 
@@ -62,6 +65,8 @@ class EgressProxy:
         self._open: dict[str, set[asyncio.StreamWriter]] = {}
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # (resolver, name) -> (when, addresses): a name's answer, for _RESOLVED_FOR seconds
+        self._resolved: dict[tuple[Resolver, str], tuple[float, tuple[str, ...]]] = {}
 
     async def start(self) -> None:
         """Serve on the running event loop (again, if an earlier loop has ended)."""
@@ -147,6 +152,29 @@ class EgressProxy:
                 if stream is not None:
                     stream.close()
 
+    async def _resolve(self, policy: Policy, host: str) -> tuple[str, ...]:
+        """``host``'s addresses by ``policy.resolver``, remembered for ``_RESOLVED_FOR`` seconds.
+
+        The lookup may block, so it runs in a worker thread, and waiting for that thread
+        cost a call about 3 ms (bench/README.md, "Cost of confinement"): a kubectl per call
+        connects to the same API server again and again. What is remembered is only ever
+        connected to after the call's own policy has checked it.
+        """
+        key = (policy.resolver, host)
+        now = time.monotonic()
+        found = self._resolved.get(key)
+        if found is not None and now - found[0] < _RESOLVED_FOR:
+            return found[1]
+        try:
+            answer = await anyio.to_thread.run_sync(policy.resolver, host)
+        except (OSError, UnicodeError, ValueError):
+            return ()  # not remembered: the next connection asks again
+        addresses = tuple(str(a).split("%", 1)[0] for a in answer)
+        if len(self._resolved) >= _RESOLVED_MAX:
+            self._resolved.clear()
+        self._resolved[key] = (now, addresses)
+        return addresses
+
     async def _connect(
         self, policy: Policy, host: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -154,11 +182,7 @@ class EgressProxy:
         try:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
-            try:
-                found = await anyio.to_thread.run_sync(policy.resolver, host)
-            except (OSError, UnicodeError, ValueError):
-                found = []
-            addresses = [str(a).split("%", 1)[0] for a in found]
+            addresses = list(await self._resolve(policy, host))
         pinned = tuple(addresses)
         check_host(replace(policy, resolver=lambda _name: pinned), host, field="connection")
         if not addresses:

@@ -189,3 +189,31 @@ async def test_both_ends_of_a_tunnel_send_without_waiting_for_acks() -> None:
     listener.close()
     assert len(ends) == 2
     assert all(nodelay), nodelay
+
+
+async def test_a_name_is_asked_once_a_few_seconds_and_each_connection_still_checked(
+    target: Listener,
+) -> None:
+    asked: list[str] = []
+
+    def resolver(name: str) -> list[str]:
+        asked.append(name)
+        return ["127.0.0.1"]
+
+    proxy = await _proxy()
+    token = proxy.register(Policy.server(resolver=resolver))
+    connect = f"CONNECT api.cluster.test:{target.port} HTTP/1.1\r\n"
+    for _ in range(2):
+        answer = await _ask(
+            proxy, f"{connect}Proxy-Authorization: Basic {_auth(token)}\r\n\r\n".encode()
+        )
+        assert answer.startswith(b"HTTP/1.1 200 ")
+    assert asked == ["api.cluster.test"]  # the second connection used the first answer
+    # another call, whose policy refuses that address: the remembered answer is checked too
+    strict = proxy.register(Policy.server(resolver=resolver, denied_servers=("127.0.0.1",)))
+    answer = await _ask(
+        proxy, f"{connect}Proxy-Authorization: Basic {_auth(strict)}\r\n\r\n".encode()
+    )
+    proxy.close()
+    assert answer.startswith(b"HTTP/1.1 403 ")
+    assert len(target.received) <= 2 and asked == ["api.cluster.test"]
