@@ -30,7 +30,10 @@ import socket
 import struct
 import sys
 import zlib
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _INT = struct.Struct("!i")  # the request's length
 # to the caller: (b"P", the worker's pid) when the command begins, then (b"X", its exit code)
@@ -41,7 +44,7 @@ _MAX_REQUEST = 16 << 20  # bytes: argv and environment together are at most a fe
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
-def wanted(env: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+def wanted(env: Mapping[str, str] = os.environ) -> bool:
     """Whether ``K8SMCP_WARM`` asks for the warm process."""
     return env.get("K8SMCP_WARM", "").strip().lower() in ("1", "true", "yes", "on")
 
