@@ -233,6 +233,7 @@ def serve(pid_file: str) -> socket.socket | None:
     if listener is None:
         return None
     idle = _idle_seconds()
+    owner = os.getpid()  # the warm process; its workers return from this function too
     signal.signal(signal.SIGTERM, _stop)  # the pid file goes with the process
     gc.freeze()  # what the imports made: shared with every worker, never collected
     selector = selectors.DefaultSelector()
@@ -253,9 +254,8 @@ def serve(pid_file: str) -> socket.socket | None:
                         signal.signal(signal.SIGTERM, signal.SIG_DFL)
                         selector.close()
                         listener.close()
-                        for _, (_, other) in workers.items():
+                        for pidfd, (_, other) in workers.items():
                             other.close()
-                        for pidfd in workers:
                             os.close(pidfd)
                         return caller
                     pidfd = os.pidfd_open(pid)
@@ -274,15 +274,12 @@ def serve(pid_file: str) -> socket.socket | None:
                         pass  # the caller is gone
                     caller.close()
     finally:
-        if os.getpid() == _owner:
+        if os.getpid() == owner:
             _unlisten(pid_file, listener)
 
 
 def _stop(_number: int, _frame: object) -> None:
     raise SystemExit(0)
-
-
-_owner = os.getpid()  # the warm process (set again in serve's process by ``main``)
 
 
 def _idle_seconds() -> float:
@@ -446,8 +443,6 @@ def _become(argv: list[str], env: dict[str, str]) -> None:
 
 def main() -> None:
     """The warm process whose pid file is ``sys.argv[1]`` (started by ``hand_over``)."""
-    global _owner
-    _owner = os.getpid()
     # nothing its starter's parent passed on: a pipe held open here would never end
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     caller = serve(sys.argv[1])
