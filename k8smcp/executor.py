@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from k8smcp.errors import BinaryNotFoundError, BusyError
 from k8smcp.models import ToolResult, ran
@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 TIMEOUT_EXIT_CODE = 124  # what GNU timeout exits with
 _CHUNK = 64 * 1024
 _KUBECONFIG = "kubeconfig"  # the file's name inside the private directory
+T = TypeVar("T")
 SPARE_WORKDIRS = 4  # private directories made ahead (a server's), each used by one call only
 
 
@@ -145,9 +146,7 @@ class Executor:
         skips atexit). Calls made after it still work, without spares.
         """
         if self._files is not None:
-            import anyio.to_thread  # a server's: anyio's worker threads, as its other hops
-
-            await anyio.to_thread.run_sync(self._files.close)
+            await in_thread(self._files.close)
         if self._starter is not None:
             self._starter.close()
 
@@ -169,9 +168,7 @@ class Executor:
                 return Path(spare)
             except OSError:  # gone since it was made (a tmp cleaner): make a new one
                 self._files.remove(spare)
-        import anyio.to_thread  # a server's (one-shot processes have no file thread)
-
-        return Path(await anyio.to_thread.run_sync(_make_workdir, kubeconfig))
+        return Path(await in_thread(_make_workdir, kubeconfig))
 
     def _confined_starter(self) -> confine.Starter:
         """The starter of confined children, made (and k8smcp.confine imported) on first use."""
@@ -401,6 +398,17 @@ async def _feed(child: _Child, data: bytes) -> None:
         pass  # the child exited without reading all of its input: its exit code tells
     finally:
         child.close_stdin()  # end of input
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in one of anyio's worker threads (imported only when a call needs one).
+
+    A server's thread hops (DNS, long commands, big outputs, the file thread's work); a
+    one-shot ``run`` makes none, and never imports anyio.
+    """
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(fn, *args)
 
 
 async def _ready(fd: int, *, write: bool = False) -> None:

@@ -16,11 +16,11 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from k8smcp import kubeconfig as kc
@@ -34,7 +34,7 @@ from k8smcp.errors import (
     K8sMcpError,
     KubeconfigMissingError,
 )
-from k8smcp.executor import SPARE_WORKDIRS, Executor, Invocation
+from k8smcp.executor import SPARE_WORKDIRS, Executor, Invocation, in_thread
 from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import (
     Command,
@@ -375,7 +375,7 @@ class Service:
         if size <= _SMALL_COMMAND:
             found = check()
         else:
-            found = await _in_thread(check)
+            found = await in_thread(check)
         await self._resolve(lookups)
         return found
 
@@ -396,7 +396,7 @@ class Service:
         """
         names = lookups.names
         addresses = (
-            await _in_thread(_resolve_names, self.settings.policy.resolver, names) if names else {}
+            await in_thread(_resolve_names, self.settings.policy.resolver, names) if names else {}
         )
         lookups.finish(addresses)
 
@@ -487,19 +487,10 @@ async def _redact(command: Command, stdout: str) -> str:
 
     if len(stdout) < 64 * 1024:
         return redact_output(command, stdout)
-    return await _in_thread(redact_output, command, stdout)
+    return await in_thread(redact_output, command, stdout)
 
 
 _SMALL_COMMAND = 4096  # characters; longer commands are split and checked in a thread
-
-T = TypeVar("T")
-
-
-async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in one of anyio's worker threads (imported only when a call needs one)."""
-    import anyio.to_thread
-
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _size(command: str | list[str]) -> int:
