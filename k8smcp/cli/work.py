@@ -30,18 +30,18 @@ def run(
         client="cli",
         entry="cli",
     )
-    # one call, then the process exits: nothing is made ahead for a next one
+
+    def execute() -> Any:
+        # one call, then the process exits: nothing is made ahead for a next one
+        return run_async(lambda: Service(settings, one_shot=True).call_tool(call), as_json=json_out)
+
     if sys.stderr.isatty():  # the spinner's rich console loads only for terminals
         from k8smcp.output import waiting
 
         with waiting(f"{tool} {' '.join(tool_args[:3])} ..."):
-            result = run_async(
-                lambda: Service(settings, one_shot=True).call_tool(call), as_json=json_out
-            )
+            result = execute()
     else:
-        result = run_async(
-            lambda: Service(settings, one_shot=True).call_tool(call), as_json=json_out
-        )
+        result = execute()
     finish(result, json_out)
 
 
