@@ -24,13 +24,11 @@ import logging
 import os
 import secrets
 import socket
-import time
 from dataclasses import replace
 
-import anyio.to_thread
-
 from k8smcp.errors import PolicyDeniedError
-from k8smcp.policy import Policy, Resolver
+from k8smcp.executor import in_thread
+from k8smcp.policy import Answers, Policy
 from k8smcp.policy.address import check_host
 
 logger = logging.getLogger(__name__)
@@ -39,8 +37,6 @@ _USER = "k8smcp"
 _MAX_HEAD = 64 * 1024
 _HEAD_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 30.0
-_RESOLVED_FOR = 5.0  # seconds a name's addresses are used again without asking
-_RESOLVED_MAX = 1024  # names remembered at most (then all are forgotten)
 _CHUNK = 64 * 1024
 _HOP_BY_HOP = (b"proxy-authorization", b"proxy-connection", b"connection", b"keep-alive")
 
@@ -52,7 +48,7 @@ class EgressProxy:
     serving starts on the first ``start`` inside an event loop.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, answers: Answers | None = None) -> None:
         # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets that say TCP, and with
         # it on, a reply written in two parts waited 40 ms for the child's delayed ACK
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -65,8 +61,8 @@ class EgressProxy:
         self._open: dict[str, set[asyncio.StreamWriter]] = {}
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # (resolver, name) -> (when, addresses): a name's answer, for _RESOLVED_FOR seconds
-        self._resolved: dict[tuple[Resolver, str], tuple[float, tuple[str, ...]]] = {}
+        # names' addresses, remembered a few seconds (shared with the service's checks)
+        self._answers = answers if answers is not None else Answers()
 
     async def start(self) -> None:
         """Serve on the running event loop (again, if an earlier loop has ended)."""
@@ -153,27 +149,16 @@ class EgressProxy:
                     stream.close()
 
     async def _resolve(self, policy: Policy, host: str) -> tuple[str, ...]:
-        """``host``'s addresses by ``policy.resolver``, remembered for ``_RESOLVED_FOR`` seconds.
+        """``host``'s addresses by ``policy.resolver``, remembered a few seconds (``Answers``).
 
-        The lookup may block, so it runs in a worker thread, and waiting for that thread
-        cost a call about 3 ms (bench/README.md, "Cost of confinement"): a kubectl per call
-        connects to the same API server again and again. What is remembered is only ever
-        connected to after the call's own policy has checked it.
+        The lookup may block, so it runs in a worker thread; a kubectl per call connects
+        to the same API server again and again. What is remembered is only ever connected
+        to after the call's own policy has checked it.
         """
-        key = (policy.resolver, host)
-        now = time.monotonic()
-        found = self._resolved.get(key)
-        if found is not None and now - found[0] < _RESOLVED_FOR:
-            return found[1]
-        try:
-            answer = await anyio.to_thread.run_sync(policy.resolver, host)
-        except (OSError, UnicodeError, ValueError):
-            return ()  # not remembered: the next connection asks again
-        addresses = tuple(str(a).split("%", 1)[0] for a in answer)
-        if len(self._resolved) >= _RESOLVED_MAX:
-            self._resolved.clear()
-        self._resolved[key] = (now, addresses)
-        return addresses
+        found = self._answers.known(policy.resolver, (host,))
+        if found is None:
+            found = await in_thread(self._answers.resolve, policy.resolver, (host,))
+        return tuple(a.split("%", 1)[0] for a in found[host])
 
     async def _connect(
         self, policy: Policy, host: str, port: int

@@ -37,6 +37,7 @@ from k8smcp.errors import (
 from k8smcp.executor import SPARE_WORKDIRS, Executor, Invocation, in_thread
 from k8smcp.models import ToolRequest, ToolResult, ToolStatus
 from k8smcp.policy import (
+    Answers,
     Command,
     Lookups,
     check_command,
@@ -44,7 +45,6 @@ from k8smcp.policy import (
     is_read_only,
     parse_command,
 )
-from k8smcp.policy import resolve_names as _resolve_names
 from k8smcp.redact import redact_argv
 from k8smcp.tools import ToolSpec, get_tool
 from k8smcp.tools import catalog as tool_catalog
@@ -135,13 +135,14 @@ class Service:
         # the last few small ones is kept (failures never are; policy checks run every
         # call, since a name may resolve elsewhere the next time).
         self._parsed = functools.lru_cache(maxsize=32 if speedups.ENABLED else 0)(_parse)
+        self._answers = Answers()
         self._egress: EgressProxy | None = None
         self._readable: tuple[str, ...] = ()
         if settings.confine:  # k8smcp.confine and egress are imported only then
             from k8smcp import confine
             from k8smcp.egress import EgressProxy
 
-            self._egress = EgressProxy()
+            self._egress = EgressProxy(self._answers)
             # what confined children may read beyond the system's files: the files the
             # operator passes by name (CA bundles, identity tokens) and the exec plugins
             # it allows (found on the children's PATH)
@@ -392,12 +393,16 @@ class Service:
     async def _resolve(self, lookups: Lookups) -> None:
         """Resolve the names the policy asked for, off the event loop, and finish its checks.
 
-        A slow DNS answer stalls that call alone, not the server.
+        A slow DNS answer stalls that call alone, not the server. Answers are shared with
+        the egress proxy and used again for a few seconds (``Answers``).
         """
         names = lookups.names
-        addresses = (
-            await in_thread(_resolve_names, self.settings.policy.resolver, names) if names else {}
-        )
+        if not names:
+            return lookups.finish({})
+        resolver = self.settings.policy.resolver
+        addresses = self._answers.known(resolver, names)
+        if addresses is None:
+            addresses = await in_thread(self._answers.resolve, resolver, names)
         lookups.finish(addresses)
 
     def _timeout(self, requested: float | None) -> float:

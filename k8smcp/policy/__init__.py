@@ -129,7 +129,7 @@ content sent there (an IstioOperator naming ``spec.installPackagePath``) is not 
 
 from __future__ import annotations
 
-from k8smcp.policy.address import Lookups, check_url, resolve_names
+from k8smcp.policy.address import Answers, Lookups, check_url, resolve_names
 from k8smcp.policy.base import RULES, Policy, Resolver, system_resolver
 from k8smcp.policy.command import (
     check_command,
@@ -142,6 +142,7 @@ from k8smcp.policy.kubeconfig import check_kubeconfig
 
 __all__ = [
     "RULES",
+    "Answers",
     "Command",
     "Context",
     "Lookups",

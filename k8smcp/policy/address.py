@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from k8smcp.errors import PolicyDeniedError
@@ -160,6 +161,48 @@ def resolve_names(resolver: Resolver, names: Iterable[str]) -> dict[str, list[st
         except (OSError, UnicodeError, ValueError):
             found[name] = []
     return found
+
+
+class Answers:
+    """What names resolved to, used again for ``ttl`` seconds: a server's DNS answers.
+
+    An agent's calls name the same API server again and again, and each lookup ran in a
+    worker thread whose wait cost a call about 3 ms (bench/README.md, "Cost of
+    confinement"). The policy's check of a kubeconfig and the egress proxy's check of
+    each connection share one ``Answers``; each still checks the addresses with its own
+    call's policy. A name that did not resolve is not remembered. Safe across threads
+    (single dictionary operations).
+    """
+
+    __slots__ = ("_found", "_most", "_ttl")
+
+    def __init__(self, ttl: float = 5.0, most: int = 1024) -> None:
+        self._ttl = ttl
+        self._most = most
+        # (resolver, name) -> (when, addresses)
+        self._found: dict[tuple[Resolver, str], tuple[float, tuple[str, ...]]] = {}
+
+    def known(self, resolver: Resolver, names: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
+        """Every name's remembered addresses, or None if one of them must be asked."""
+        now = time.monotonic()
+        found: dict[str, tuple[str, ...]] = {}
+        for name in names:
+            answer = self._found.get((resolver, name))
+            if answer is None or now - answer[0] >= self._ttl:
+                return None
+            found[name] = answer[1]
+        return found
+
+    def resolve(self, resolver: Resolver, names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """``resolve_names``, remembering each name that resolved (it may block)."""
+        found = {name: tuple(a) for name, a in resolve_names(resolver, names).items()}
+        now = time.monotonic()
+        for name, addresses in found.items():
+            if addresses:
+                if len(self._found) >= self._most:
+                    self._found.clear()
+                self._found[(resolver, name)] = (now, addresses)
+        return found
 
 
 def check_url(

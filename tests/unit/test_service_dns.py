@@ -16,7 +16,7 @@ import pytest
 
 from k8smcp.config import Settings
 from k8smcp.errors import PolicyDeniedError
-from k8smcp.policy import Policy
+from k8smcp.policy import Answers, Policy
 from k8smcp.service import Service, ToolCall
 from tests.conftest import b64, make_kubeconfig
 
@@ -67,4 +67,41 @@ async def test_a_slow_dns_answer_does_not_stall_the_event_loop(case: str) -> Non
     assert asked == resolved
     if resolved:  # the loop kept running through the lookup: ticks every 10 ms
         assert took >= LOOKUP_SECONDS and ticks >= (LOOKUP_SECONDS / 0.01) / 2
+    await service.aclose()
+
+
+async def test_a_name_is_asked_again_only_after_a_few_seconds_and_every_call_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ttl = 0.3  # the service's is 5 s
+    asked: list[str] = []
+    answers = {"api.gone.test": [], "api.meta.test": ["169.254.169.254"]}
+
+    def resolver(host: str) -> list[str]:
+        asked.append(host)
+        return answers[host]
+
+    service = Service(Settings(policy=Policy.server(resolver=resolver)))
+    monkeypatch.setattr(service, "_answers", Answers(ttl=ttl))
+
+    async def refusal(host: str) -> str:
+        call = ToolCall(
+            tool="kubectl", command="get ns", kubeconfig=b64(make_kubeconfig(f"https://{host}"))
+        )
+        with pytest.raises(PolicyDeniedError) as denied:
+            await service.call_tool(call)
+        return str(denied.value)
+
+    # each call is refused by its own check, the second from the remembered answer
+    first, second = await refusal("api.meta.test"), await refusal("api.meta.test")
+    assert first == second and "169.254.169.254" in first
+    assert asked == ["api.meta.test"]
+    # a name that did not resolve is asked again at once
+    assert "does not resolve" in await refusal("api.gone.test")
+    assert "does not resolve" in await refusal("api.gone.test")
+    assert asked == ["api.meta.test", "api.gone.test", "api.gone.test"]
+    # once the answer is older than its time, the name is asked again
+    await anyio.sleep(ttl)
+    await refusal("api.meta.test")
+    assert asked[-1] == "api.meta.test" and len(asked) == 4
     await service.aclose()
