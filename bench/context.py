@@ -132,9 +132,12 @@ class Bench:
         return await client.start()
 
     def run(self, mode: str, warm: bool = False) -> K8smcpRun:
-        """``k8smcp run``; ``warm``: with K8SMCP_WARM=1 (a warm process of the bench's own)."""
-        if not warm:
-            env = self.k8smcp_env(mode)
+        """``k8smcp run`` as a script runs it; ``warm``: as at a terminal (K8SMCP_WARM=1).
+
+        The warm process is the bench's own, in a private XDG_RUNTIME_DIR.
+        """
+        if not warm:  # as a script runs it: cold (and so if the bench's stderr is a terminal)
+            env = self.k8smcp_env(mode, K8SMCP_WARM="0")
             return K8smcpRun(env, self.kubeconfig, name=f"k8smcp run [cache {mode}]")
         runtime = self.ws.dir(f"xdg-{mode}")
         runtime.chmod(0o700)  # a warm process lives only in a private directory

@@ -126,9 +126,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             if not name.startswith(prefix):
                 continue
             r = row["ratio_median"]
-            warm = " with K8SMCP_WARM=1" if "K8SMCP_WARM=1" in name else ""
+            how = ""
+            if prefix == "k8smcp run":  # a terminal's default is the warm process
+                warm = "K8SMCP_WARM=1" in name
+                how = " at a terminal (warm)" if warm else " in a script (cold)"
             add(
-                f"`{prefix}`{warm} median ≤ {limit}× raw kubectl (`get ns`, per-call part)",
+                f"`{prefix}`{how} median ≤ {limit}× raw kubectl (`get ns`, per-call part)",
                 f"{_fmt(r, 2)}× ({_fmt(row['median_ms'])} vs {_fmt(percall[BASE]['median_ms'])} ms)",
                 None if math.isnan(r) else r <= limit and row["errors"] == 0,
                 _mode_of(name),

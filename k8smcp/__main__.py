@@ -1,12 +1,11 @@
 """The ``k8smcp`` command's entry point: the console script and ``python -m k8smcp``."""
 
-import os
 import sys
 
 
 def main() -> None:
     """Run the ``k8smcp`` command (the console script's entry point)."""
-    if sys.argv[1:2] == ["run"] and os.environ.get("K8SMCP_WARM"):
+    if sys.argv[1:2] == ["run"]:
         from k8smcp.cli import warm  # before the rest of k8smcp: the standard library only
 
         if warm.wanted():

@@ -233,11 +233,15 @@ def _unused_spare(path: Path) -> bool:
 
 
 def k8smcp_env(tmpdir: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment a k8smcp subprocess gets in tests: PATH with the venv first."""
+    """The environment a k8smcp subprocess gets in tests: PATH with the venv first.
+
+    No warm process (a `run` on a terminal starts one) unless a test asks for it.
+    """
     env = {
         "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
+        "K8SMCP_WARM": "0",
     }
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)

@@ -10,8 +10,10 @@ slowest imports (`-X importtime`, cumulative). And what was measured: an editabl
 install (the development venv) pays setuptools' import finder at every start, ~15 ms
 that a wheel install (what users run) does not; an interpreter built without PGO/LTO
 runs Python code slower than the official images' and the distributions' builds.
-`run` is measured twice: as it starts by default, and with K8SMCP_WARM=1 (a warm process
-of the bench's own, started before the rounds, serves every call: README, `k8smcp run`).
+`run` is measured twice: as a script runs it (stderr not a terminal: cold), and as at a
+terminal, where a warm process serves it by default (README, `k8smcp run`); the bench's
+stderr is a pipe, so that driver sets K8SMCP_WARM=1, the same path past the terminal
+check, with a warm process of its own started before the rounds.
 """
 
 from __future__ import annotations

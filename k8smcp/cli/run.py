@@ -22,7 +22,8 @@ def run(
 
     k8smcp's own options go before the tool's name; everything after it is the tool's.
     Standard input is passed on when an argument is `-` (as in `apply -f -`).
-    K8SMCP_WARM=1: hand the command to a warm process of yours (faster; README).
+    At a terminal the command goes to a warm process of yours (faster; README);
+    K8SMCP_WARM=0 never, K8SMCP_WARM=1 also in scripts.
 
     Example: k8smcp run kubectl get pods -n kube-system
     """

@@ -1,10 +1,10 @@
 """``k8smcp run`` handed to a warm process: the same command, without Python's start-up.
 
 Most of a ``run`` is Python starting and k8smcp importing before the tool starts (bench
-part ``percall``). With ``K8SMCP_WARM=1``, ``run`` gives its command line to a process of
-the same user that has done those imports once. It forks a worker for each command,
-which takes the caller's arguments, environment, working directory, umask and its
-standard input, output and error themselves (passed over a Unix socket), and runs exactly
+part ``percall``). On a terminal (or with ``K8SMCP_WARM=1``), ``run`` gives its command
+line to a process of the same user that has done those imports once. It forks a worker
+for each command, which takes the caller's arguments, environment, working directory,
+umask and its standard input, output and error (passed over a Unix socket), and runs exactly
 what ``run`` runs here (``k8smcp.__main__.command``). The caller passes on the signals it
 gets (Ctrl-C) and exits with the worker's exit code.
 
@@ -16,7 +16,9 @@ other is the same user (``SO_PEERCRED``) before anything is sent. Its pid file i
 private directory (0700, ours, or no warm process at all): ``XDG_RUNTIME_DIR/k8smcp``,
 else ``/tmp/k8smcp-warm-<uid>``.
 
-Off unless asked: a process left running surprises a script, and CI.
+Who gets it (``wanted``): a person typing ``run`` (stderr is a terminal), unless
+``K8SMCP_WARM=0``; scripts, pipes and CI only with ``K8SMCP_WARM=1``, since a process
+left running surprises them (a job that waits for every process, a container's last).
 
 This module is imported before anything else of k8smcp's on a ``run`` with
 K8SMCP_WARM set, so the caller's side uses the standard library's cheapest modules only.
@@ -24,6 +26,7 @@ K8SMCP_WARM set, so the caller's side uses the standard library's cheapest modul
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -44,9 +47,17 @@ _MAX_REQUEST = 16 << 20  # bytes: argv and environment together are at most a fe
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
-def wanted(env: Mapping[str, str] = os.environ) -> bool:
-    """Whether ``K8SMCP_WARM`` asks for the warm process."""
-    return env.get("K8SMCP_WARM", "").strip().lower() in ("1", "true", "yes", "on")
+def wanted(env: Mapping[str, str] = os.environ, terminal: bool | None = None) -> bool:
+    """Whether ``run`` goes to the warm process: as ``K8SMCP_WARM`` says, else on a terminal.
+
+    ``terminal``: whether stderr is a terminal (None: look).
+    """
+    value = env.get("K8SMCP_WARM", "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return os.isatty(2) if terminal is None else terminal
 
 
 def hand_over(argv: list[str]) -> None:
@@ -69,10 +80,11 @@ def _hand_over(argv: list[str]) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(address)
-    except OSError:  # none yet: this run runs here and starts one for the next
+    except OSError as exc:
         sock.close()
-        _start(pid_file)
-        return
+        if exc.errno == errno.ECONNREFUSED:  # none yet: this run runs here, starts one
+            _start(pid_file)
+        return  # else not for us (a confined caller: EPERM): it runs here
     try:
         if _peer_uid(sock) != os.geteuid():  # someone else holds the name: tell it nothing
             sock.close()
@@ -201,8 +213,10 @@ def _start(pid_file: str) -> None:
     try:
         os.posix_spawn(
             sys.executable,
-            # -c, not -m: Click names the program from __main__ (run --help in a worker)
-            [sys.executable, "-c", "from k8smcp.cli.warm import main; main()", pid_file],
+            # -c, not -m: Click names the program from __main__ (run --help in a worker);
+            # -P: not the caller's directory first on sys.path, where any file named as a
+            # module (selectors.py, k8smcp/) would be imported in its place
+            [sys.executable, "-P", "-c", "from k8smcp.cli.warm import main; main()", pid_file],
             os.environ,
             file_actions=[(os.POSIX_SPAWN_OPEN, fd, null, os.O_RDWR, 0) for fd in (0, 1, 2)],
             setsid=True,
@@ -445,6 +459,7 @@ def main() -> None:
     """The warm process whose pid file is ``sys.argv[1]`` (started by ``hand_over``)."""
     # nothing its starter's parent passed on: a pipe held open here would never end
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    os.chdir("/")  # nor its directory: it could not be unmounted while this lives
     caller = serve(sys.argv[1])
     if caller is not None:
         work(caller)

@@ -1,4 +1,4 @@
-"""`k8smcp run` with K8SMCP_WARM=1: the same command, run by a warm worker.
+"""`k8smcp run` on a terminal or with K8SMCP_WARM=1: the same command, run by a warm worker.
 
 Through the console script as a subprocess, against the testbed's real API servers: the
 first run starts the warm process, the next ones are served by it, and each gives what a
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import signal
 import socket
@@ -78,24 +79,32 @@ def _warmed(runtime: Path, env: dict[str, str]) -> int:
     return pid
 
 
-def _parent_of_the_tool(tmp_path: Path, env: dict[str, str]) -> tuple[int, int]:
+def _parent_of_the_tool(
+    tmp_path: Path, env: dict[str, str], *, terminal: bool = False
+) -> tuple[int, int]:
     """(the k8smcp process's pid, the pid of the process that started the tool's parent).
 
     The tool is a script that prints its parent's parent: the caller itself when the
     command ran in the caller, the warm process when a worker of it ran the command.
+    ``terminal``: stderr on a pseudo-terminal, as when a person types the command.
     """
     tool = tmp_path / "kubectl"
     tool.write_text('#!/bin/sh\nsed -n "s/^PPid:\\t//p" /proc/$PPID/status\n')
     tool.chmod(0o755)
+    leader, follower = pty.openpty() if terminal else (-1, -1)
     proc = subprocess.Popen(
         [K8SMCP, "run", "--kubectl-bin", str(tool), "kubectl", "version", "--client"],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=follower if terminal else subprocess.PIPE,
         text=True,
     )
+    if terminal:
+        os.close(follower)
     out, err = proc.communicate(timeout=60)
+    if terminal:
+        os.close(leader)
     assert proc.returncode == 0, err
     return proc.pid, int(out.strip())
 
@@ -111,6 +120,55 @@ def test_a_warm_process_runs_the_command_the_next_time(
     assert grandparent == warm != caller  # ...the next in a worker of the warm process
     cold = _parent_of_the_tool(tmp_path, {**env, "K8SMCP_WARM": "0"})
     assert cold[1] != warm  # and not without K8SMCP_WARM
+
+
+def test_on_a_terminal_run_is_warm_unless_k8smcp_warm_says_no(
+    runtime: Path, cluster_a: Cluster, tmp_path: Path
+) -> None:
+    """A person typing `run` gets the warm process without asking; K8SMCP_WARM=0 opts out."""
+    env = {k: v for k, v in _env(runtime, cluster_a).items() if k != "K8SMCP_WARM"}
+    _, grandparent = _parent_of_the_tool(tmp_path, env, terminal=True)
+    assert grandparent == os.getpid()  # the caller ran it (its parent is this test)...
+    _until(lambda: _warm_pid(runtime) is not None, "the warm process")
+    warm = _warm_pid(runtime)
+    caller, grandparent = _parent_of_the_tool(tmp_path, env, terminal=True)
+    assert grandparent == warm != caller  # ...and started the warm process, which runs it now
+    _, grandparent = _parent_of_the_tool(tmp_path, {**env, "K8SMCP_WARM": "0"}, terminal=True)
+    assert grandparent == os.getpid() != warm
+
+
+def test_the_warm_process_imports_nothing_from_the_directory_it_was_started_in(
+    runtime: Path, cluster_a: Cluster, tmp_path: Path
+) -> None:
+    """A `run` in a checkout of someone else's: a file named as a module stays a file."""
+    marker = tmp_path / "imported"
+    for module in ("selectors.py", "yaml.py", "typer.py"):  # modules the warm process loads
+        (tmp_path / module).write_text(f"open({str(marker)!r}, 'a').write({module!r})\n")
+    env = _env(runtime, cluster_a)
+    done = subprocess.run(
+        [K8SMCP, "run", "kubectl", "version", "--client"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    _until(lambda: _warm_pid(runtime) is not None, "the warm process")
+    pid = _warm_pid(runtime)
+    served = subprocess.run(
+        [K8SMCP, "run", "kubectl", "get", "ns", "default", "-o", "name"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert (served.returncode, served.stdout) == (0, "namespace/default\n"), served.stderr
+    assert not marker.exists()
+    assert os.readlink(f"/proc/{pid}/cwd") == "/"  # the directory is not held either
 
 
 def test_a_warm_run_gives_what_a_cold_run_gives(

@@ -55,7 +55,15 @@ def test_a_request_carries_argv_cwd_umask_and_the_environment_whole(
 
 @pytest.mark.parametrize(
     "value, on",
-    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("", False)],
+    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("off", False)],
 )
 def test_k8smcp_warm_values(value: str, on: bool) -> None:
-    assert warm.wanted({"K8SMCP_WARM": value}) is on
+    for terminal in (True, False):  # what K8SMCP_WARM says holds anywhere
+        assert warm.wanted({"K8SMCP_WARM": value}, terminal=terminal) is on
+
+
+@pytest.mark.parametrize("value", [None, "", " ", "maybe"])
+def test_without_a_word_from_k8smcp_warm_only_a_terminal_gets_it(value: str | None) -> None:
+    env = {} if value is None else {"K8SMCP_WARM": value}
+    assert warm.wanted(env, terminal=True) is True
+    assert warm.wanted(env, terminal=False) is False
