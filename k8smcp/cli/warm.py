@@ -10,11 +10,11 @@ gets (Ctrl-C) and exits with the worker's exit code.
 
 A ``run`` that finds no warm process runs as usual and starts one for the next; that one
 exits after ``K8SMCP_WARM_IDLE`` seconds (default 900) without a command. There is one per
-user, Python and k8smcp code, at an abstract Unix socket whose name says which: a
-confined child (Landlock ABI 6 scopes) cannot reach it, and each end checks that the
-other is the same user (``SO_PEERCRED``) before anything is sent. Its pid file is in a
-private directory (0700, ours, or no warm process at all): ``XDG_RUNTIME_DIR/k8smcp``,
-else ``/tmp/k8smcp-warm-<uid>``.
+user, runtime directory, Python and k8smcp code, at an abstract Unix socket whose name
+says which: a confined child (Landlock ABI 6 scopes) cannot reach it, and each end
+checks that the other is the same user (``SO_PEERCRED``) before anything is sent. Its
+pid file is in a private directory (0700, ours, or no warm process at all):
+``XDG_RUNTIME_DIR/k8smcp``, else ``/tmp/k8smcp-warm-<uid>``.
 
 Who gets it (``wanted``): a person typing ``run`` (stderr is a terminal), unless
 ``K8SMCP_WARM=0``; scripts, pipes and CI only with ``K8SMCP_WARM=1``, since a process
@@ -132,7 +132,7 @@ def place() -> tuple[str, str] | None:
         return None
     if not _private_dir(found):
         return None
-    name = f"k8smcp-warm-{os.geteuid()}-{_fingerprint()}"
+    name = f"k8smcp-warm-{os.geteuid()}-{_fingerprint(directory)}"
     return f"\0{name}", os.path.join(directory, f"{name}.pid")
 
 
@@ -151,8 +151,12 @@ def _private_dir(found: os.stat_result) -> bool:
     )
 
 
-def _fingerprint() -> str:
-    """Which code a warm process runs: Python, k8smcp's files (newest change, count)."""
+def _fingerprint(directory: str) -> str:
+    """Which warm process: its pid file's ``directory``, Python, k8smcp's files (newest, count).
+
+    The directory too: callers with another XDG_RUNTIME_DIR (a test's, a bench's) get a
+    warm process whose pid file they can see.
+    """
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     newest = count = 0
     pending = [package]
@@ -167,7 +171,7 @@ def _fingerprint() -> str:
                     count += 1
     # read at import by the warm process (k8smcp.speedups): a different value, another one
     speedups = os.environ.get("K8SMCP_NO_SPEEDUPS", "")
-    key = f"{sys.executable}\0{package}\0{newest}\0{count}\0{speedups}"
+    key = f"{directory}\0{sys.executable}\0{package}\0{newest}\0{count}\0{speedups}"
     return f"{zlib.crc32(os.fsencode(key)):08x}"
 
 

@@ -23,6 +23,12 @@ def test_the_pid_file_is_in_a_private_directory_and_the_socket_is_abstract(
     assert warm.place() == found  # the same code: the same name
     monkeypatch.setenv("K8SMCP_NO_SPEEDUPS", "1")  # read at import: another warm process
     assert warm.place() != found
+    monkeypatch.delenv("K8SMCP_NO_SPEEDUPS")
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(other))  # another runtime directory: another
+    elsewhere = warm.place()
+    assert elsewhere is not None and elsewhere[0] != address
 
 
 def test_a_directory_others_may_enter_gets_no_warm_process(
