@@ -73,6 +73,8 @@ def hand_over(argv: list[str]) -> None:
 
 
 def _hand_over(argv: list[str]) -> None:
+    if not _streams_open():
+        return
     found = place()
     if found is None:
         return
@@ -86,7 +88,10 @@ def _hand_over(argv: list[str]) -> None:
             _start(pid_file)
         return  # else not for us (a confined caller: EPERM): it runs here
     try:
-        if _peer_uid(sock) != os.geteuid():  # someone else holds the name: tell it nothing
+        # whoever holds the name must be the warm process our private directory names (not
+        # another user, nor a confined process of ours squatting it): else tell it nothing
+        peer_pid, peer_uid = _peer(sock)
+        if peer_uid != os.geteuid() or peer_pid != _pid_in(pid_file):
             sock.close()
             return
         request = _encode(argv)
@@ -99,7 +104,8 @@ def _hand_over(argv: list[str]) -> None:
         sock.close()
         return
     for number in _SIGNALS:  # Ctrl-C reaches this process; the worker must get it
-        signal.signal(number, lambda received, _frame: _kill(pid, received))
+        if signal.getsignal(number) is not signal.SIG_IGN:  # as a cold run: ignored stays so
+            signal.signal(number, lambda received, _frame: _kill(pid, received))
     try:
         code = _read(sock, b"X")
     except OSError:
@@ -110,35 +116,104 @@ def _hand_over(argv: list[str]) -> None:
     raise SystemExit(code)
 
 
+def _streams_open() -> bool:
+    """Whether fds 0-2 are open: else the socket would become one and be sent as it."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
 def place() -> tuple[str, str] | None:
     """The warm process's socket (abstract) and pid file for this user, Python and code.
 
-    None without a private directory for the pid file.
+    The pid file's directory is ``XDG_RUNTIME_DIR/k8smcp`` when XDG_RUNTIME_DIR is ours
+    and private (not the user's whose environment root kept), else
+    ``/tmp/k8smcp-warm-<uid>``; None unless that directory is ours and private.
     """
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
-        directory = os.path.join(runtime, "k8smcp")
+    if runtime and os.path.isabs(runtime) and _ours(runtime):
+        directory = _private_subdirectory(runtime, "k8smcp", private_parent=True)
     else:
-        directory = f"/tmp/k8smcp-warm-{os.geteuid()}"  # noqa: S108 - checked as ours below
-    try:
-        os.mkdir(directory, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    try:
-        found = os.lstat(directory)
-    except OSError:
-        return None
-    if not _private_dir(found):
+        uid = os.geteuid()
+        directory = _private_subdirectory("/tmp", f"k8smcp-warm-{uid}")  # noqa: S108 - ours
+    if directory is None:
         return None
     name = f"k8smcp-warm-{os.geteuid()}-{_fingerprint(directory)}"
     return f"\0{name}", os.path.join(directory, f"{name}.pid")
 
 
-def _peer_uid(sock: socket.socket) -> int:
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _ours(path: str) -> bool:
+    """Whether ``path`` is a private directory of ours (checked again when it is used)."""
+    try:
+        return _private_dir(os.stat(path))
+    except OSError:
+        return False
+
+
+def _private_subdirectory(parent: str, name: str, *, private_parent: bool = False) -> str | None:
+    """``parent/name``, made if missing, if it is ours and private (and ``parent`` too).
+
+    Each is opened without following a link and checked by its descriptor, so nothing
+    swapped in between is mistaken for it.
+    """
+    try:
+        top = os.open(parent, _DIRECTORY)
+    except OSError:
+        return None
+    try:
+        if private_parent and not _private_dir(os.fstat(top)):
+            return None
+        try:
+            os.mkdir(name, 0o700, dir_fd=top)
+        except FileExistsError:
+            pass
+        inner = os.open(name, _DIRECTORY, dir_fd=top)
+        try:
+            if not _private_dir(os.fstat(inner)):
+                return None
+        finally:
+            os.close(inner)
+    except OSError:
+        return None
+    finally:
+        os.close(top)
+    return os.path.join(parent, name)
+
+
+def _open_pid_file(pid_file: str, flags: int) -> int:
+    """``pid_file`` opened by a descriptor of its directory (checked again), never a link."""
+    directory, name = os.path.split(pid_file)
+    top = os.open(directory, _DIRECTORY)
+    try:
+        if not _private_dir(os.fstat(top)):
+            raise PermissionError(f"{directory} is not private")
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=top)
+    finally:
+        os.close(top)
+
+
+def _pid_in(pid_file: str) -> int | None:
+    """The pid the pid file holds, if it can be read."""
+    try:
+        fd = _open_pid_file(pid_file, os.O_RDONLY)
+    except OSError:
+        return None
+    with open(fd, closefd=True) as file:
+        text = file.read(32).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _peer(sock: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end, as the kernel saw it connect."""
     credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
-    return int(_CREDENTIALS.unpack(credentials)[1])
+    pid, uid, _ = _CREDENTIALS.unpack(credentials)
+    return int(pid), int(uid)
 
 
 def _private_dir(found: os.stat_result) -> bool:
@@ -152,10 +227,14 @@ def _private_dir(found: os.stat_result) -> bool:
 
 
 def _fingerprint(directory: str) -> str:
-    """Which warm process: its pid file's ``directory``, Python, k8smcp's files (newest, count).
+    """Which warm process: the directory, the code, and what a worker takes from it.
 
-    The directory too: callers with another XDG_RUNTIME_DIR (a test's, a bench's) get a
-    warm process whose pid file they can see.
+    The pid file's ``directory`` (callers with another XDG_RUNTIME_DIR, a test's or a
+    bench's, get a warm process whose pid file they can see); Python and k8smcp's files
+    (newest change, count); and what a worker would otherwise take from the warm process
+    rather than from its caller: what the interpreter and Typer read from the environment
+    at start-up (PYTHON*, TYPER_*, K8SMCP_NO_SPEEDUPS), the groups, the resource limits
+    and the cgroup. A caller whose differ gets a warm process of its own.
     """
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     newest = count = 0
@@ -169,10 +248,30 @@ def _fingerprint(directory: str) -> str:
                 elif entry.name.endswith(".py"):
                     newest = max(newest, entry.stat().st_mtime_ns)
                     count += 1
-    # read at import by the warm process (k8smcp.speedups): a different value, another one
-    speedups = os.environ.get("K8SMCP_NO_SPEEDUPS", "")
-    key = f"{directory}\0{sys.executable}\0{package}\0{newest}\0{count}\0{speedups}"
+    read_at_start = sorted(
+        (name, value)
+        for name, value in os.environ.items()
+        if name.startswith(("PYTHON", "TYPER_")) or name == "K8SMCP_NO_SPEEDUPS"
+    )
+    key = f"{directory}\0{sys.executable}\0{package}\0{newest}\0{count}\0{read_at_start}"
+    key += f"\0{sorted(os.getgroups())}\0{_limits()}\0{_cgroup()}"
     return f"{zlib.crc32(os.fsencode(key)):08x}"
+
+
+def _limits() -> list[tuple[int, int]]:
+    """The resource limits a tool would otherwise take from the warm process."""
+    import resource
+
+    names = ("NOFILE", "NPROC", "AS", "DATA", "FSIZE", "CPU", "CORE", "STACK", "MEMLOCK")
+    return [resource.getrlimit(getattr(resource, f"RLIMIT_{name}")) for name in names]
+
+
+def _cgroup() -> str:
+    try:
+        with open("/proc/self/cgroup") as file:
+            return file.read()
+    except OSError:
+        return ""
 
 
 def _encode(argv: list[str]) -> bytes:
@@ -238,11 +337,13 @@ def serve(pid_file: str) -> socket.socket | None:
     Returns None in the warm process itself when it is done.
     """
     import gc
-    import selectors
+    import select
 
     from k8smcp import speedups
 
     speedups.startup()
+    if not _scopes_confined_children():
+        return None
     _preload()
     found = place()  # what the caller found: the same code, the same name
     if found is None or found[1] != pid_file:
@@ -254,23 +355,30 @@ def serve(pid_file: str) -> socket.socket | None:
     owner = os.getpid()  # the warm process; its workers return from this function too
     signal.signal(signal.SIGTERM, _stop)  # the pid file goes with the process
     gc.freeze()  # what the imports made: shared with every worker, never collected
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ)
+    # epoll itself, not selectors: a caller's end is watched for its hang-up alone
+    # (EPOLLRDHUP), since its request is still unread there, for the worker to read
+    events = select.epoll()
+    events.register(listener, select.EPOLLIN)
     workers: dict[int, tuple[int, socket.socket]] = {}  # pidfd: (pid, caller)
+    callers: dict[int, int] = {}  # a caller's fd: its worker's pidfd
     try:
         while True:
-            ready = selector.select(None if workers else idle)
+            ready = events.poll(-1 if workers else idle)
             if not ready:
                 return None  # idle
-            for key, _ in ready:
-                if key.fileobj is listener:
+            ready.sort(key=lambda event: event[0] == listener.fileno())  # accept last
+            for fd, _ in ready:
+                if fd in callers:  # the caller is gone (killed): stop its command
+                    events.unregister(fd)
+                    _kill(workers[callers.pop(fd)][0], signal.SIGINT)  # as Ctrl-C would
+                elif fd == listener.fileno():
                     caller = _accept(listener)
                     if caller is None:
                         continue
                     pid = os.fork()
                     if pid == 0:  # the worker: nothing of the warm process's own
                         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                        selector.close()
+                        events.close()
                         listener.close()
                         for pidfd, (_, other) in workers.items():
                             other.close()
@@ -278,12 +386,15 @@ def serve(pid_file: str) -> socket.socket | None:
                         return caller
                     pidfd = os.pidfd_open(pid)
                     workers[pidfd] = (pid, caller)
-                    selector.register(pidfd, selectors.EVENT_READ)
-                else:
-                    pidfd = int(key.fd)
-                    selector.unregister(pidfd)
-                    pid, caller = workers.pop(pidfd)
-                    os.close(pidfd)
+                    events.register(pidfd, select.EPOLLIN)
+                    events.register(caller, select.EPOLLRDHUP)
+                    callers[caller.fileno()] = pidfd
+                elif fd in workers:
+                    events.unregister(fd)
+                    pid, caller = workers.pop(fd)
+                    os.close(fd)
+                    if callers.pop(caller.fileno(), None) is not None:
+                        events.unregister(caller)
                     _, status = os.waitpid(pid, 0)
                     code = os.waitstatus_to_exitcode(status)
                     try:
@@ -327,41 +438,96 @@ def _preload() -> None:
     k8smcp.cli.fast.parse("run", ["kubectl", "version"], lambda _name: None)
 
 
+def _scopes_confined_children() -> bool:
+    """Whether Landlock here keeps confined children off abstract sockets (ABI 6 scopes).
+
+    Where Landlock confines but cannot scope (ABI 1-5), a CLI that k8smcp confines could
+    reach a warm process and have it run a command unconfined: no warm process there.
+    """
+    from k8smcp import landlock
+
+    return not 0 < landlock.abi_version() < 6
+
+
 def _listen(address: str, pid_file: str) -> socket.socket | None:
-    """The listening socket, or None when another process has the name."""
+    """The listening socket, or None when another process has the name.
+
+    The pid file is written before anyone can connect: a caller checks it names the
+    process at the other end.
+    """
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         listener.bind(address)
-        listener.listen(64)
     except OSError:  # in use: another warm process of this code (or a squatter, refused)
         listener.close()
         return None
-    with open(pid_file, "w") as file:
-        file.write(f"{os.getpid()}\n")
+    try:
+        fd = _open_pid_file(pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with open(fd, "w", closefd=True) as file:
+            file.write(f"{os.getpid()}\n")
+        listener.listen(64)
+    except OSError:
+        listener.close()
+        return None
     return listener
 
 
 def _unlisten(pid_file: str, listener: socket.socket) -> None:
     """Close the socket; remove the pid file unless another warm process wrote it since."""
     listener.close()
+    if _pid_in(pid_file) != os.getpid():
+        return
+    directory, name = os.path.split(pid_file)
     try:
-        with open(pid_file) as file:
-            if file.read().strip() == str(os.getpid()):
-                os.unlink(pid_file)
+        top = os.open(directory, _DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.unlink(name, dir_fd=top)
     except OSError:
         pass
+    finally:
+        os.close(top)
 
 
 def _accept(listener: socket.socket) -> socket.socket | None:
-    """The next caller, if it is this user (anyone else is closed on)."""
+    """The next caller, if it is this user, as free as this process (else closed on)."""
     try:
         caller, _ = listener.accept()
     except OSError:
         return None
-    if _peer_uid(caller) != os.geteuid():
+    pid, uid = _peer(caller)
+    if uid != os.geteuid() or not _as_free_as_us(pid):
         caller.close()
         return None
     return caller
+
+
+_NAMESPACES = ("mnt", "user", "pid", "cgroup", "ipc", "uts")
+_STATUS = (b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:")
+
+
+def _as_free_as_us(pid: int) -> bool:
+    """Whether process ``pid`` is in our namespaces, with our no_new_privs and seccomp.
+
+    A process of this user inside a sandbox (bubblewrap, a mount namespace, seccomp, or a
+    CLI k8smcp confined: Landlock sets no_new_privs) may not have the warm process run a
+    command for it outside that sandbox.
+    """
+    if pid <= 0:  # in a pid namespace we cannot see
+        return False
+    try:
+        for name in _NAMESPACES:
+            if os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"):
+                return False
+        return _status(f"/proc/{pid}/status") == _status("/proc/self/status")
+    except OSError:
+        return False
+
+
+def _status(path: str) -> list[bytes]:
+    with open(path, "rb") as file:
+        return [line for line in file if line.startswith(_STATUS)]
 
 
 def work(caller: socket.socket) -> NoReturn:

@@ -253,6 +253,96 @@ def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster)
     _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
 
 
+def test_a_killed_caller_takes_its_command_with_it(runtime: Path, cluster_a: Cluster) -> None:
+    """As a cold run's would, the watch ends when the `run` that asked for it is killed."""
+    env = _env(runtime, cluster_a)
+    _warmed(runtime, env)
+    marker = f"warm-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen(
+        [K8SMCP, "run", "kubectl", "get", "pods", "-A", "-w", "-l", f"stop={marker}"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _until(lambda: _tools_with(marker), "the watch to start")
+    proc.kill()  # no signal to pass on: the warm process sees the caller's end close
+    proc.wait(timeout=10)
+    _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
+    done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
+    assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
+
+
+def _address(env: dict[str, str]) -> str:
+    """The warm process's socket name for ``env``, as `k8smcp` itself works it out."""
+    program = "from k8smcp.cli import warm; print(warm.place()[0][1:])"
+    found = subprocess.run(
+        [str(Path(K8SMCP).parent / "python"), "-c", program],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "\0" + found.stdout.strip()
+
+
+def test_a_process_squatting_the_name_is_told_nothing(runtime: Path, cluster_a: Cluster) -> None:
+    """Binding an abstract name needs no right (a confined CLI could): the caller checks
+    that the pid file of its private directory names the process at the other end."""
+    env = _env(runtime, cluster_a, AWS_SECRET_ACCESS_KEY="squatter-must-not-see-this")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as squatter:
+        squatter.bind(_address(env))
+        squatter.listen(8)
+        squatter.settimeout(30)
+        proc = subprocess.Popen(
+            [K8SMCP, "run", "kubectl", "get", "ns", "default", "-o", "name"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        caller, _ = squatter.accept()
+        with caller:
+            caller.settimeout(30)
+            got, fds, _, _ = socket.recv_fds(caller, 1 << 20, 3)
+            while got and (more := caller.recv(1 << 20)):
+                got += more
+        out, err = proc.communicate(timeout=60)
+    assert (got, fds) == (b"", [])  # not a byte, not a descriptor
+    assert (proc.returncode, out) == (0, "namespace/default\n"), err  # it ran cold
+
+
+def test_a_sandboxed_process_of_the_same_user_is_refused(
+    runtime: Path, cluster_a: Cluster, tmp_path: Path
+) -> None:
+    """A caller with no_new_privs (as every CLI k8smcp confines, bubblewrap's, a seccomp
+    sandbox's) is not as free as the warm process: it may not have a command run outside."""
+    env = _env(runtime, cluster_a)
+    warm = _warmed(runtime, env)
+    tool = tmp_path / "kubectl"
+    tool.write_text('#!/bin/sh\nsed -n "s/^PPid:\\t//p" /proc/$PPID/status\n')
+    tool.chmod(0o755)
+    sandboxed = (
+        "import ctypes, os, sys\n"
+        "assert ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) == 0\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    argv = [K8SMCP, "run", "--kubectl-bin", str(tool), "kubectl", "version", "--client"]
+    done = subprocess.run(
+        [sys.executable, "-c", sandboxed, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == os.getpid() != warm  # it ran in the caller, not in a worker
+    served = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert int(served.stdout) == warm  # the same command, unsandboxed: a worker ran it
+
+
 def _tools_with(marker: str) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():

@@ -31,6 +31,17 @@ def test_the_pid_file_is_in_a_private_directory_and_the_socket_is_abstract(
     assert elsewhere is not None and elsewhere[0] != address
 
 
+def test_a_runtime_directory_not_ours_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """root with a user's XDG_RUNTIME_DIR (`su` without `-`) keeps out of it."""
+    tmp_path.chmod(0o755)  # not private: as good as another user's
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    found = warm.place()
+    assert not (tmp_path / "k8smcp").exists()
+    assert found is None or Path(found[1]).parent == Path(f"/tmp/k8smcp-warm-{os.geteuid()}")
+
+
 def test_a_directory_others_may_enter_gets_no_warm_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,3 +84,35 @@ def test_without_a_word_from_k8smcp_warm_only_a_terminal_gets_it(value: str | No
     env = {} if value is None else {"K8SMCP_WARM": value}
     assert warm.wanted(env, terminal=True) is True
     assert warm.wanted(env, terminal=False) is False
+
+
+def test_a_caller_whose_start_up_state_differs_gets_a_warm_process_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """What a worker would take from the warm process instead of its caller is in the name:
+    the interpreter's variables, the resource limits."""
+    import resource
+    import subprocess
+    import sys
+
+    def name(env: dict[str, str], nofile: int | None = None) -> str:
+        def limit() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        program = "from k8smcp.cli import warm; print(warm.place()[0][1:])"
+        done = subprocess.run(
+            [sys.executable, "-c", program],
+            env={"PATH": os.environ["PATH"], "XDG_RUNTIME_DIR": str(tmp_path), **env},
+            preexec_fn=limit,  # a limit for the child alone
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    plain = name({})
+    assert name({}) == plain
+    assert name({"PYTHONIOENCODING": "ascii"}) != plain
+    assert name({"TYPER_USE_RICH": "0"}) != plain
+    assert name({}, nofile=256) != plain
