@@ -84,13 +84,13 @@ def _hand_over(argv: list[str]) -> None:
         sock.connect(address)
     except OSError as exc:
         sock.close()
-        if exc.errno == errno.ECONNREFUSED:  # none yet: this run runs here, starts one
-            _start(pid_file)
+        if exc.errno == errno.ECONNREFUSED and not os.path.exists(_off(pid_file)):
+            _start(pid_file)  # none yet: this run runs here, and starts one
         return  # else not for us (a confined caller: EPERM): it runs here
     try:
         # whoever holds the name must be the warm process our private directory names (not
         # another user, nor a confined process of ours squatting it): else tell it nothing
-        peer_pid, peer_uid = _peer(sock)
+        peer_pid, peer_uid, _ = _peer(sock)
         if peer_uid != os.geteuid() or peer_pid != _pid_in(pid_file):
             sock.close()
             return
@@ -209,11 +209,16 @@ def _pid_in(pid_file: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _peer(sock: socket.socket) -> tuple[int, int]:
-    """(pid, uid) of the process at the other end, as the kernel saw it connect."""
+def _off(pid_file: str) -> str:
+    """The file that says no warm process may serve here (see ``serve``)."""
+    return pid_file.removesuffix(".pid") + ".off"
+
+
+def _peer(sock: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end, as the kernel saw it connect."""
     credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
-    pid, uid, _ = _CREDENTIALS.unpack(credentials)
-    return int(pid), int(uid)
+    pid, uid, gid = _CREDENTIALS.unpack(credentials)
+    return int(pid), int(uid), int(gid)
 
 
 def _private_dir(found: os.stat_result) -> bool:
@@ -323,6 +328,10 @@ def _start(pid_file: str) -> None:
             os.environ,
             file_actions=[(os.POSIX_SPAWN_OPEN, fd, null, os.O_RDWR, 0) for fd in (0, 1, 2)],
             setsid=True,
+            # not what this caller ignores or blocks (a background job ignores SIGINT):
+            # every worker would inherit it, and Ctrl-C would reach no command
+            setsigdef=_SIGNALS,
+            setsigmask=(),
         )
     except OSError:
         pass  # no warm process: every run stays as it was
@@ -343,6 +352,10 @@ def serve(pid_file: str) -> socket.socket | None:
 
     speedups.startup()
     if not _scopes_confined_children():
+        try:  # so that callers stop starting one
+            os.close(_open_pid_file(_off(pid_file), os.O_WRONLY | os.O_CREAT))
+        except OSError:
+            pass
         return None
     _preload()
     found = place()  # what the caller found: the same code, the same name
@@ -372,10 +385,22 @@ def serve(pid_file: str) -> socket.socket | None:
                     events.unregister(fd)
                     _kill(workers[callers.pop(fd)][0], signal.SIGINT)  # as Ctrl-C would
                 elif fd == listener.fileno():
+                    if _pid_in(pid_file) != owner:
+                        # the pid file is gone (or another's): callers refuse this process,
+                        # and start no other while it holds the name; leave
+                        events.unregister(listener)
+                        _unlisten(pid_file, listener)
+                        if not workers:
+                            return None
+                        continue
                     caller = _accept(listener)
                     if caller is None:
                         continue
-                    pid = os.fork()
+                    try:
+                        pid = os.fork()
+                    except OSError:  # no process to spare (a pids limit): it runs cold
+                        caller.close()
+                        continue
                     if pid == 0:  # the worker: nothing of the warm process's own
                         signal.signal(signal.SIGTERM, signal.SIG_DFL)
                         events.close()
@@ -402,6 +427,8 @@ def serve(pid_file: str) -> socket.socket | None:
                     except OSError:
                         pass  # the caller is gone
                     caller.close()
+                    if listener.fileno() == -1 and not workers:
+                        return None  # it stopped listening and its last command is done
     finally:
         if os.getpid() == owner:
             _unlisten(pid_file, listener)
@@ -473,56 +500,89 @@ def _listen(address: str, pid_file: str) -> socket.socket | None:
 
 
 def _unlisten(pid_file: str, listener: socket.socket) -> None:
-    """Close the socket; remove the pid file unless another warm process wrote it since."""
+    """Remove the pid file if it is still ours, then close the socket.
+
+    In that order: while the name is held no other warm process can write the file.
+    """
+    if _pid_in(pid_file) == os.getpid():
+        directory, name = os.path.split(pid_file)
+        try:
+            top = os.open(directory, _DIRECTORY)
+        except OSError:
+            top = -1
+        if top != -1:
+            try:
+                os.unlink(name, dir_fd=top)
+            except OSError:
+                pass
+            finally:
+                os.close(top)
     listener.close()
-    if _pid_in(pid_file) != os.getpid():
-        return
-    directory, name = os.path.split(pid_file)
-    try:
-        top = os.open(directory, _DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.unlink(name, dir_fd=top)
-    except OSError:
-        pass
-    finally:
-        os.close(top)
 
 
 def _accept(listener: socket.socket) -> socket.socket | None:
     """The next caller, if it is this user, as free as this process (else closed on)."""
     try:
         caller, _ = listener.accept()
-    except OSError:
+    except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            import time
+
+            time.sleep(0.1)  # the connection waits; level-triggered, it would spin
         return None
-    pid, uid = _peer(caller)
-    if uid != os.geteuid() or not _as_free_as_us(pid):
+    pid, uid, gid = _peer(caller)
+    if uid != os.geteuid() or gid != os.getegid() or not _as_free_as_us(caller, pid):
         caller.close()
         return None
     return caller
 
 
 _NAMESPACES = ("mnt", "user", "pid", "cgroup", "ipc", "uts")
-_STATUS = (b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:")
+_STATUS = (b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:", b"Cap")
+_SO_PEERPIDFD = 77  # Linux 6.5; not named by Python 3.11's socket module
 
 
-def _as_free_as_us(pid: int) -> bool:
-    """Whether process ``pid`` is in our namespaces, with our no_new_privs and seccomp.
+def _as_free_as_us(caller: socket.socket, pid: int) -> bool:
+    """Whether process ``pid`` (at ``caller``) is as free as this one.
 
-    A process of this user inside a sandbox (bubblewrap, a mount namespace, seccomp, or a
+    The same namespaces, no_new_privs, seccomp, capabilities and security label: a
+    process of this user inside a sandbox (bubblewrap, a mount namespace, seccomp, a
     CLI k8smcp confined: Landlock sets no_new_privs) may not have the warm process run a
-    command for it outside that sandbox.
+    command for it outside that sandbox. Where the kernel gives the caller's pidfd, it
+    must still be alive after the reads (its pid was not taken by another meanwhile).
     """
     if pid <= 0:  # in a pid namespace we cannot see
         return False
     try:
+        found = caller.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD, 4)
+        pidfd = int.from_bytes(found, sys.byteorder)
+    except OSError:
+        pidfd = -1
+    try:
         for name in _NAMESPACES:
             if os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"):
                 return False
-        return _status(f"/proc/{pid}/status") == _status("/proc/self/status")
+        if _status(f"/proc/{pid}/status") != _status("/proc/self/status"):
+            return False
+        if _label(f"/proc/{pid}") != _label("/proc/self"):
+            return False
+        if pidfd != -1:
+            signal.pidfd_send_signal(pidfd, 0)  # ProcessLookupError: gone, maybe reused
+        return True
     except OSError:
         return False
+    finally:
+        if pidfd != -1:
+            os.close(pidfd)
+
+
+def _label(proc: str) -> bytes:
+    """The process's security label (AppArmor, SELinux), if the kernel has one."""
+    try:
+        with open(f"{proc}/attr/current", "rb") as file:
+            return file.read()
+    except OSError:
+        return b""
 
 
 def _status(path: str) -> list[bytes]:

@@ -254,9 +254,10 @@ def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster)
 
 
 def test_a_killed_caller_takes_its_command_with_it(runtime: Path, cluster_a: Cluster) -> None:
-    """As a cold run's would, the watch ends when the `run` that asked for it is killed."""
+    """The watch ends when the `run` that asked for it is killed, and the warm process
+    serves on. (A cold run killed so leaves its kubectl, in a session of its own.)"""
     env = _env(runtime, cluster_a)
-    _warmed(runtime, env)
+    warm = _warmed(runtime, env)
     marker = f"warm-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
         [K8SMCP, "run", "kubectl", "get", "pods", "-A", "-w", "-l", f"stop={marker}"],
@@ -271,6 +272,45 @@ def test_a_killed_caller_takes_its_command_with_it(runtime: Path, cluster_a: Clu
     _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
     done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
     assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
+    assert _warm_pid(runtime) == warm
+
+
+def test_a_warm_process_started_where_ctrl_c_is_ignored_still_passes_it_on(
+    runtime: Path, cluster_a: Cluster
+) -> None:
+    """A script's background job ignores SIGINT; the warm process it starts must not, or
+    no later worker would stop at Ctrl-C."""
+    env = _env(runtime, cluster_a)
+    done = subprocess.run(
+        [K8SMCP, "run", "kubectl", "version", "--client"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert done.returncode == 0, done.stderr
+    _until(lambda: _warm_pid(runtime) is not None, "the warm process")
+    status = Path(f"/proc/{_warm_pid(runtime)}/status").read_text()
+    ignored = int(next(line for line in status.splitlines() if line.startswith("SigIgn:"))[7:], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1))
+
+
+def test_a_warm_process_whose_pid_file_is_gone_leaves_for_a_new_one(
+    runtime: Path, cluster_a: Cluster
+) -> None:
+    """Callers trust only the process their pid file names (a cleaned /tmp, a logout's
+    XDG_RUNTIME_DIR): the one it no longer names steps aside."""
+    env = _env(runtime, cluster_a)
+    old = _warmed(runtime, env)
+    (pid_file,) = runtime.glob("k8smcp/*.pid")
+    pid_file.unlink()
+    done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
+    assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
+    _until(lambda: not Path(f"/proc/{old}").exists(), "the old warm process to leave")
+    done = run_k8smcp("run", "kubectl", "version", "--client", env=env)  # starts a new one
+    assert done.returncode == 0, done.stderr
+    _until(lambda: _warm_pid(runtime) not in (None, old), "a new warm process")
 
 
 def _address(env: dict[str, str]) -> str:
@@ -318,6 +358,8 @@ def test_a_sandboxed_process_of_the_same_user_is_refused(
 ) -> None:
     """A caller with no_new_privs (as every CLI k8smcp confines, bubblewrap's, a seccomp
     sandbox's) is not as free as the warm process: it may not have a command run outside."""
+    if "NoNewPrivs:\t1" in Path("/proc/self/status").read_text():
+        pytest.skip("these tests already run with no_new_privs: no freer caller to compare")
     env = _env(runtime, cluster_a)
     warm = _warmed(runtime, env)
     tool = tmp_path / "kubectl"
