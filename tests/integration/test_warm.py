@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,13 @@ def _until(ready: Callable[[], object], what: str, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
+def _ran(argv: list[str], env: dict[str, str], **given: Any) -> subprocess.CompletedProcess[str]:
+    """``argv`` run to its end, its output captured, with nothing on its stdin."""
+    return subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, **given
+    )
+
+
 def _warm_pid(runtime: Path) -> int | None:
     for pid_file in runtime.glob("k8smcp/*.pid"):
         try:
@@ -79,18 +87,23 @@ def _warmed(runtime: Path, env: dict[str, str]) -> int:
     return pid
 
 
+def _grandparent_tool(tmp_path: Path) -> Path:
+    """A stand-in kubectl that prints its parent's parent: the caller when the command ran
+    in the caller (a cold run), the warm process when a worker of it ran the command."""
+    tool = tmp_path / "kubectl"
+    tool.write_text('#!/bin/sh\nsed -n "s/^PPid:\\t//p" /proc/$PPID/status\n')
+    tool.chmod(0o755)
+    return tool
+
+
 def _parent_of_the_tool(
     tmp_path: Path, env: dict[str, str], *, terminal: bool = False
 ) -> tuple[int, int]:
     """(the k8smcp process's pid, the pid of the process that started the tool's parent).
 
-    The tool is a script that prints its parent's parent: the caller itself when the
-    command ran in the caller, the warm process when a worker of it ran the command.
     ``terminal``: stderr on a pseudo-terminal, as when a person types the command.
     """
-    tool = tmp_path / "kubectl"
-    tool.write_text('#!/bin/sh\nsed -n "s/^PPid:\\t//p" /proc/$PPID/status\n')
-    tool.chmod(0o755)
+    tool = _grandparent_tool(tmp_path)
     leader, follower = pty.openpty() if terminal else (-1, -1)
     proc = subprocess.Popen(
         [K8SMCP, "run", "--kubectl-bin", str(tool), "kubectl", "version", "--client"],
@@ -145,26 +158,12 @@ def test_the_warm_process_imports_nothing_from_the_directory_it_was_started_in(
     for module in ("selectors.py", "yaml.py", "typer.py"):  # modules the warm process loads
         (tmp_path / module).write_text(f"open({str(marker)!r}, 'a').write({module!r})\n")
     env = _env(runtime, cluster_a)
-    done = subprocess.run(
-        [K8SMCP, "run", "kubectl", "version", "--client"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    done = _ran([K8SMCP, "run", "kubectl", "version", "--client"], env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     _until(lambda: _warm_pid(runtime) is not None, "the warm process")
     pid = _warm_pid(runtime)
-    served = subprocess.run(
-        [K8SMCP, "run", "kubectl", "get", "ns", "default", "-o", "name"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
+    served = _ran(
+        [K8SMCP, "run", "kubectl", "get", "ns", "default", "-o", "name"], env, cwd=tmp_path
     )
     assert (served.returncode, served.stdout) == (0, "namespace/default\n"), served.stderr
     assert not marker.exists()
@@ -234,9 +233,8 @@ def test_a_warm_run_gives_what_a_cold_run_gives(
         cluster_a.kubectl("delete", "configmap", name, check=False)
 
 
-def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster) -> None:
-    env = _env(runtime, cluster_a)
-    _warmed(runtime, env)
+def _watching(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """A `run` of a kubectl watch, once the watch has started; and its marker."""
     marker = f"warm-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
         [K8SMCP, "run", "kubectl", "get", "pods", "-A", "-w", "-l", f"stop={marker}"],
@@ -247,6 +245,13 @@ def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster)
         text=True,
     )
     _until(lambda: _tools_with(marker), "the watch to start")
+    return proc, marker
+
+
+def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster) -> None:
+    env = _env(runtime, cluster_a)
+    _warmed(runtime, env)
+    proc, marker = _watching(env)
     proc.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends the caller
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
@@ -258,15 +263,7 @@ def test_a_killed_caller_takes_its_command_with_it(runtime: Path, cluster_a: Clu
     serves on. (A cold run killed so leaves its kubectl, in a session of its own.)"""
     env = _env(runtime, cluster_a)
     warm = _warmed(runtime, env)
-    marker = f"warm-{uuid.uuid4().hex[:8]}"
-    proc = subprocess.Popen(
-        [K8SMCP, "run", "kubectl", "get", "pods", "-A", "-w", "-l", f"stop={marker}"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _until(lambda: _tools_with(marker), "the watch to start")
+    proc, marker = _watching(env)
     proc.kill()  # no signal to pass on: the warm process sees the caller's end close
     proc.wait(timeout=10)
     _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
@@ -281,14 +278,8 @@ def test_a_warm_process_started_where_ctrl_c_is_ignored_still_passes_it_on(
     """A script's background job ignores SIGINT; the warm process it starts must not, or
     no later worker would stop at Ctrl-C."""
     env = _env(runtime, cluster_a)
-    done = subprocess.run(
-        [K8SMCP, "run", "kubectl", "version", "--client"],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
+    ignore_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+    done = _ran([K8SMCP, "run", "kubectl", "version", "--client"], env, preexec_fn=ignore_ctrl_c)
     assert done.returncode == 0, done.stderr
     _until(lambda: _warm_pid(runtime) is not None, "the warm process")
     status = Path(f"/proc/{_warm_pid(runtime)}/status").read_text()
@@ -362,26 +353,17 @@ def test_a_sandboxed_process_of_the_same_user_is_refused(
         pytest.skip("these tests already run with no_new_privs: no freer caller to compare")
     env = _env(runtime, cluster_a)
     warm = _warmed(runtime, env)
-    tool = tmp_path / "kubectl"
-    tool.write_text('#!/bin/sh\nsed -n "s/^PPid:\\t//p" /proc/$PPID/status\n')
-    tool.chmod(0o755)
+    tool = _grandparent_tool(tmp_path)
     sandboxed = (
         "import ctypes, os, sys\n"
         "assert ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) == 0\n"
         "os.execv(sys.argv[1], sys.argv[1:])\n"
     )
     argv = [K8SMCP, "run", "--kubectl-bin", str(tool), "kubectl", "version", "--client"]
-    done = subprocess.run(
-        [sys.executable, "-c", sandboxed, *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    done = _ran([sys.executable, "-c", sandboxed, *argv], env)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == os.getpid() != warm  # it ran in the caller, not in a worker
-    served = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    served = _ran(argv, env)
     assert int(served.stdout) == warm  # the same command, unsandboxed: a worker ran it
 
 
