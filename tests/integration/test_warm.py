@@ -265,7 +265,7 @@ def test_a_killed_caller_takes_its_command_with_it(runtime: Path, cluster_a: Clu
     warm = _warmed(runtime, env)
     proc, marker = _watching(env)
     proc.kill()  # no signal to pass on: the warm process sees the caller's end close
-    proc.wait(timeout=10)
+    proc.communicate(timeout=10)
     _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
     done = run_k8smcp("run", "kubectl", "get", "ns", "default", "-o", "name", env=env)
     assert (done.returncode, done.stdout) == (0, "namespace/default\n"), done.stderr
