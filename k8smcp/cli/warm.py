@@ -235,8 +235,9 @@ def _fingerprint(directory: str) -> str:
     """Which warm process: the directory, the code, and what a worker takes from it.
 
     The pid file's ``directory`` (callers with another XDG_RUNTIME_DIR, a test's or a
-    bench's, get a warm process whose pid file they can see); Python and k8smcp's files
-    (newest change, count); and what a worker would otherwise take from the warm process
+    bench's, get a warm process whose pid file they can see); Python, k8smcp's files
+    (newest change, count) and the installed packages; and what a worker would otherwise
+    take from the warm process
     rather than from its caller: what the interpreter and Typer read from the environment
     at start-up (PYTHON*, TYPER_*, K8SMCP_NO_SPEEDUPS), the groups, the resource limits
     and the cgroup. A caller whose differ gets a warm process of its own.
@@ -259,8 +260,24 @@ def _fingerprint(directory: str) -> str:
         if name.startswith(("PYTHON", "TYPER_")) or name == "K8SMCP_NO_SPEEDUPS"
     )
     key = f"{directory}\0{sys.executable}\0{package}\0{newest}\0{count}\0{read_at_start}"
-    key += f"\0{sorted(os.getgroups())}\0{_limits()}\0{_cgroup()}"
+    key += f"\0{_installed()}\0{sorted(os.getgroups())}\0{_limits()}\0{_cgroup()}"
     return f"{zlib.crc32(os.fsencode(key)):08x}"
+
+
+def _installed() -> list[int]:
+    """When the interpreter and each site-packages directory last changed.
+
+    Installing, upgrading or removing a package adds and removes its ``.dist-info``
+    directory, which changes its site-packages directory: a warm process must not go on
+    with the libraries it imported before.
+    """
+    changed = []
+    for path in (sys.executable, *(entry for entry in sys.path if entry.endswith("-packages"))):
+        try:
+            changed.append(os.stat(path).st_mtime_ns)
+        except OSError:
+            changed.append(0)
+    return changed
 
 
 def _limits() -> list[tuple[int, int]]:

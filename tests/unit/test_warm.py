@@ -90,7 +90,7 @@ def test_a_caller_whose_start_up_state_differs_gets_a_warm_process_of_its_own(
     tmp_path: Path,
 ) -> None:
     """What a worker would take from the warm process instead of its caller is in the name:
-    the interpreter's variables, the resource limits."""
+    the interpreter's variables, the resource limits, the installed packages."""
     import resource
     import subprocess
     import sys
@@ -116,3 +116,10 @@ def test_a_caller_whose_start_up_state_differs_gets_a_warm_process_of_its_own(
     assert name({"PYTHONIOENCODING": "ascii"}) != plain
     assert name({"TYPER_USE_RICH": "0"}) != plain
     assert name({}, nofile=256) != plain
+    # a package installed or upgraded: its site-packages directory changed
+    packages = tmp_path / "lib" / "site-packages"
+    packages.mkdir(parents=True)
+    before = name({"PYTHONPATH": str(packages)})
+    assert name({"PYTHONPATH": str(packages)}) == before
+    (packages / "newer-1.0.dist-info").mkdir()
+    assert name({"PYTHONPATH": str(packages)}) != before
