@@ -106,6 +106,7 @@ def _hand_over(argv: list[str]) -> None:
     for number in _SIGNALS:  # Ctrl-C reaches this process; the worker must get it
         if signal.getsignal(number) is not signal.SIG_IGN:  # as a cold run: ignored stays so
             signal.signal(number, lambda received, _frame: _kill(pid, received))
+    _pass_on_job_control(pid)
     try:
         code = _read(sock, b"X")
     except OSError:
@@ -114,6 +115,22 @@ def _hand_over(argv: list[str]) -> None:
         sys.stderr.write("k8smcp: the warm process ended before the command did\n")
         raise SystemExit(1)
     raise SystemExit(code)
+
+
+def _pass_on_job_control(pid: int) -> None:
+    """Ctrl-Z stops the worker with this process, and ``fg``/``bg`` continue both.
+
+    Else the command would go on writing to a terminal whose shell says it is stopped.
+    """
+    if signal.getsignal(signal.SIGTSTP) is signal.SIG_IGN:
+        return
+
+    def stop(_number: int, _frame: object) -> None:
+        _kill(pid, signal.SIGSTOP)
+        os.kill(os.getpid(), signal.SIGSTOP)  # as the default action of SIGTSTP would
+
+    signal.signal(signal.SIGTSTP, stop)
+    signal.signal(signal.SIGCONT, lambda _number, _frame: _kill(pid, signal.SIGCONT))
 
 
 def _streams_open() -> bool:

@@ -258,6 +258,32 @@ def test_ctrl_c_stops_a_warm_run_and_its_tool(runtime: Path, cluster_a: Cluster)
     _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
 
 
+def test_ctrl_z_stops_the_command_with_the_run_and_fg_continues_it(
+    runtime: Path, cluster_a: Cluster
+) -> None:
+    env = _env(runtime, cluster_a)
+    _warmed(runtime, env)
+    proc, marker = _watching(env)
+    (tool,) = _tools_with(marker)
+    worker = _ppid(tool)
+    proc.send_signal(signal.SIGTSTP)  # what a terminal's Ctrl-Z sends the caller
+    _until(lambda: _state(proc.pid) == "T" and _state(worker) == "T", "both to stop")
+    proc.send_signal(signal.SIGCONT)  # what fg or bg sends
+    _until(lambda: _state(proc.pid) != "T" and _state(worker) != "T", "both to go on")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (R, S, T for stopped, ...)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _ppid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def test_a_killed_caller_takes_its_command_with_it(runtime: Path, cluster_a: Cluster) -> None:
     """The watch ends when the `run` that asked for it is killed, and the warm process
     serves on. (A cold run killed so leaves its kubectl, in a session of its own.)"""
