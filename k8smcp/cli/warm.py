@@ -417,7 +417,9 @@ def serve(pid_file: str) -> socket.socket | None:
             for fd, _ in ready:
                 if fd in callers:  # the caller is gone (killed): stop its command
                     events.unregister(fd)
-                    _kill(workers[callers.pop(fd)][0], signal.SIGINT)  # as Ctrl-C would
+                    worker = workers[callers.pop(fd)][0]
+                    _kill(worker, signal.SIGINT)  # as Ctrl-C would
+                    _kill(worker, signal.SIGCONT)  # if Ctrl-Z had stopped it
                 elif fd == listener.fileno():
                     if _pid_in(pid_file) != owner:
                         # the pid file is gone (or another's): callers refuse this process,

@@ -273,6 +273,13 @@ def test_ctrl_z_stops_the_command_with_the_run_and_fg_continues_it(
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
+    # stopped, then killed: the warm process still ends the command
+    proc, marker = _watching(env)
+    proc.send_signal(signal.SIGTSTP)
+    _until(lambda: _state(proc.pid) == "T", "the run to stop")
+    proc.kill()
+    proc.communicate(timeout=10)
+    _until(lambda: not _tools_with(marker), "the watching kubectl to end", timeout=10)
 
 
 def _state(pid: int) -> str:
