@@ -36,7 +36,7 @@ async def check_tools(settings: Settings) -> list[Check]:
     from k8smcp.service import Service
 
     checks = []
-    for status in await Service(settings).catalog():
+    for status in await Service(settings, one_shot=True).catalog():
         if status.available and status.version:
             where = f"{status.path} (from {status.source})"
             checks.append(Check(status.tool, "ok", f"{status.version} at {where}"))

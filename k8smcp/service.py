@@ -113,8 +113,9 @@ class Observer(Protocol):
 class Service:
     """The core that the CLI, REST and MCP front ends share.
 
-    ``one_shot``: this process makes one call and exits (``k8smcp run``), so nothing is
-    prepared for a next call: no file thread, no spare directory (``Executor(spares=0)``).
+    ``one_shot``: this process exits once its work is done (``run``, ``tools``, ``doctor``),
+    so nothing is prepared for a next call: no file thread, no spare directory
+    (``Executor(spares=0)``).
     """
 
     def __init__(

@@ -15,7 +15,7 @@ def tools(json_out: JsonOut = False, *, options: Options) -> None:
     from k8smcp.output import print_json, print_tools
     from k8smcp.service import Service
 
-    statuses = run_async(Service(Settings(binaries=options.binaries)).catalog)
+    statuses = run_async(Service(Settings(binaries=options.binaries), one_shot=True).catalog)
     if json_out:
         print_json([asdict(s) for s in statuses])
     else:
