@@ -180,22 +180,15 @@ def _private_subdirectory(parent: str, name: str, *, private_parent: bool = Fals
     swapped in between is mistaken for it.
     """
     try:
-        top = os.open(parent, _DIRECTORY)
+        top = _private_directory(parent) if private_parent else os.open(parent, _DIRECTORY)
     except OSError:
         return None
     try:
-        if private_parent and not _private_dir(os.fstat(top)):
-            return None
         try:
             os.mkdir(name, 0o700, dir_fd=top)
         except FileExistsError:
             pass
-        inner = os.open(name, _DIRECTORY, dir_fd=top)
-        try:
-            if not _private_dir(os.fstat(inner)):
-                return None
-        finally:
-            os.close(inner)
+        os.close(_private_directory(name, dir_fd=top))
     except OSError:
         return None
     finally:
@@ -203,13 +196,24 @@ def _private_subdirectory(parent: str, name: str, *, private_parent: bool = Fals
     return os.path.join(parent, name)
 
 
+def _private_directory(path: str, dir_fd: int | None = None) -> int:
+    """``path``, a directory, opened without following a link if it is ours and private.
+
+    Raises:
+        OSError: it cannot be opened, or (PermissionError) it is not ours and private.
+    """
+    fd = os.open(path, _DIRECTORY, dir_fd=dir_fd)
+    if not _private_dir(os.fstat(fd)):
+        os.close(fd)
+        raise PermissionError(f"{path} is not a private directory of ours")
+    return fd
+
+
 def _open_pid_file(pid_file: str, flags: int) -> int:
     """``pid_file`` opened by a descriptor of its directory (checked again), never a link."""
     directory, name = os.path.split(pid_file)
-    top = os.open(directory, _DIRECTORY)
+    top = _private_directory(directory)
     try:
-        if not _private_dir(os.fstat(top)):
-            raise PermissionError(f"{directory} is not private")
         return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=top)
     finally:
         os.close(top)
@@ -543,16 +547,13 @@ def _unlisten(pid_file: str, listener: socket.socket) -> None:
     if _pid_in(pid_file) == os.getpid():
         directory, name = os.path.split(pid_file)
         try:
-            top = os.open(directory, _DIRECTORY)
-        except OSError:
-            top = -1
-        if top != -1:
+            top = _private_directory(directory)
             try:
                 os.unlink(name, dir_fd=top)
-            except OSError:
-                pass
             finally:
                 os.close(top)
+        except OSError:
+            pass
     listener.close()
 
 
