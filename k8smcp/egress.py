@@ -165,11 +165,10 @@ class EgressProxy:
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Resolve ``host``, check every address, connect to one of those addresses only."""
         try:
-            addresses = [str(ipaddress.ip_address(host))]
+            addresses: tuple[str, ...] = (str(ipaddress.ip_address(host)),)
         except ValueError:
-            addresses = list(await self._resolve(policy, host))
-        pinned = tuple(addresses)
-        check_host(replace(policy, resolver=lambda _name: pinned), host, field="connection")
+            addresses = await self._resolve(policy, host)
+        check_host(replace(policy, resolver=lambda _name: addresses), host, field="connection")
         if not addresses:
             raise OSError(f"{host} does not resolve")
         error: OSError = OSError("no address")
