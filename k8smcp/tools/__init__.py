@@ -78,7 +78,7 @@ def find_tool(name: str) -> ToolSpec | None:
     tool's module is (``run kubectl`` does not load helm's, istioctl's and argocd's).
     """
     if _catalog is None and name in BUILTIN:
-        return _spec(name, f"{__name__}.{name}:SPEC")
+        return _spec(name, _builtin(name))
     return catalog().get(name)
 
 
@@ -145,11 +145,16 @@ def _group_declared(path: tuple[str, ...]) -> bool:
 
 def _load() -> dict[str, ToolSpec]:
     found: dict[str, ToolSpec] = {}
-    refs = {name: f"{__name__}.{name}:SPEC" for name in BUILTIN}
+    refs = {name: _builtin(name) for name in BUILTIN}
     refs.update({k: v for k, v in _plugins().items() if k not in refs})
     for name, ref in refs.items():
         found[name] = _spec(name, ref)
     return found
+
+
+def _builtin(name: str) -> str:
+    """The reference (``module:attribute``) of the built-in tool ``name``'s spec."""
+    return f"{__name__}.{name}:SPEC"
 
 
 def _spec(name: str, ref: str) -> ToolSpec:
